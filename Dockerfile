@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# NextBest: build a virtualenv in one stage, run it from a slim image as a non-root user.
+# Configuration is by environment only (NEXTBEST_*); the schema is migrated on start.
+
+FROM python:3.12-slim AS build
+WORKDIR /src
+RUN python -m venv /opt/nextbest
+COPY pyproject.toml constraints.txt README.md ./
+COPY app ./app
+COPY models ./models
+COPY migrations ./migrations
+RUN /opt/nextbest/bin/pip install --no-cache-dir -c constraints.txt .
+
+FROM python:3.12-slim
+ENV PATH=/opt/nextbest/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    OPENBLAS_NUM_THREADS=1 \
+    NEXTBEST_DATABASE_URL=sqlite:////data/nextbest.db \
+    NEXTBEST_MODEL_DIR=/data/models
+RUN useradd --system --uid 10001 --create-home --home-dir /data nextbest
+COPY --from=build /opt/nextbest /opt/nextbest
+USER nextbest
+WORKDIR /data
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+CMD ["sh", "-c", "nextbest init-db && exec nextbest serve --host 0.0.0.0 --port 8000"]

@@ -1,0 +1,35 @@
+# `make demo` and `make test` work on a fresh machine with Python 3.11+ and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint openapi bench clean
+
+$(BIN)/nextbest: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit("NextBest needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $@
+
+install: $(BIN)/nextbest
+
+demo: install
+	$(BIN)/nextbest demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+openapi: install
+	$(BIN)/nextbest openapi > openapi/openapi.json
+
+bench: install
+	$(BIN)/python bench/import_throughput.py
+
+clean:
+	rm -rf $(VENV) nextbest-demo .pytest_cache .mypy_cache .ruff_cache

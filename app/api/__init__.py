@@ -1,0 +1,1 @@
+"""HTTP routes. Routes are thin: parse, call a service function, return a schema."""

@@ -1,0 +1,238 @@
+"""The `nextbest` command: database setup, imports, demo data, serving, the demo."""
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import typer
+from sqlalchemy import Engine, select
+
+from app.db import tables
+from app.db.engine import make_engine
+from app.db.migrate import upgrade
+from app.ingest.importer import Source, run_import
+from app.ingest.online_retail import import_online_retail
+from app.ingest.report import ImportReport, summary
+from app.ingest.sources import CsvSource, SourceUnreadable, SqlSource
+from app.ingest.targets import TARGETS, find_target
+from app.settings import get_settings
+
+cli = typer.Typer(
+    help="NextBest: cross-sell and upsell recommendations from purchase history.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DEMO_PATHS = ("/healthz", "/readyz", "/docs")
+IMPORT_ORDER = (
+    "customers",
+    "items",
+    "plans",
+    "purchases",
+    "subscriptions",
+    "plan-changes",
+    "usage",
+    "tickets",
+)
+
+
+@cli.callback()
+def main_options(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLAlchemy URL; default $NEXTBEST_DATABASE_URL or sqlite:///nextbest.db"
+        ),
+    ] = None,
+) -> None:
+    """Options that apply to every command."""
+    if database_url:
+        os.environ["NEXTBEST_DATABASE_URL"] = database_url
+        get_settings.cache_clear()
+
+
+@contextmanager
+def _database() -> Iterator[Engine]:
+    """The configured database, migrated to the newest schema; closed afterwards."""
+    url = get_settings().database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@cli.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema (safe to run again)."""
+    with _database() as engine:
+        typer.echo(f"schema is up to date in {engine.url.render_as_string()}")
+
+
+@cli.command("import")
+def import_(
+    table: Annotated[
+        str,
+        typer.Argument(help=f"One of: {', '.join(TARGETS)}, or online-retail"),
+    ],
+    file: Annotated[Path | None, typer.Argument(help="CSV file, plain or .gz")] = None,
+    from_sql: Annotated[
+        tuple[str, str] | None,
+        typer.Option(metavar="URL QUERY", help="Read rows from another database instead"),
+    ] = None,
+    create_missing: Annotated[
+        bool, typer.Option(help="Create unknown customers/items instead of rejecting rows")
+    ] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Also write every rejected row to this CSV file")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Import a table; every row is accepted or rejected with its line and reason.
+
+    Exit status: 0 when the input was read (see the report for rejected rows),
+    1 when it could not be read at all (nothing was imported).
+    """
+    if (file is None) == (from_sql is None):
+        raise typer.BadParameter("give either FILE or --from-sql URL QUERY")
+    if table != "online-retail" and find_target(table) is None:
+        raise typer.BadParameter(f"unknown table {table!r}; one of {', '.join(TARGETS)}")
+    if table == "online-retail" and file is None:
+        raise typer.BadParameter("online-retail reads a file")
+    with _database() as engine:
+        report = _import(engine, table, file, from_sql, create_missing)
+        _show(report, as_json)
+        if rejects is not None:
+            _write_rejects(engine, report, rejects)
+
+
+def _import(
+    engine: Engine,
+    table: str,
+    file: Path | None,
+    from_sql: tuple[str, str] | None,
+    create_missing: bool,
+) -> ImportReport:
+    try:
+        if table == "online-retail" and file is not None:
+            return import_online_retail(engine, file)
+        target = find_target(table)
+        assert target is not None
+        source: Source = CsvSource(file) if file else SqlSource(*(from_sql or ("", "")))
+        return run_import(engine, target, source, create_missing=create_missing)
+    except SourceUnreadable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        typer.echo("nothing was imported", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _show(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        data = asdict(report)
+        data["rejects"] = data["rejects"][:100]
+        typer.echo(json.dumps(data, default=str, indent=2))
+    else:
+        typer.echo("\n".join(summary(report)))
+
+
+def _write_rejects(engine: Engine, report: ImportReport, path: Path) -> None:
+    reject = tables.import_reject
+    query = (
+        select(reject.c.position, reject.c.field, reject.c.reason, reject.c.raw)
+        .where(reject.c.run_id == report.run_id)
+        .order_by(reject.c.position)
+    )
+    with engine.connect() as conn, path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow([report.unit, "field", "reason", "raw"])
+        writer.writerows(conn.execute(query))
+    typer.echo(f"rejected rows written to {path}", err=True)
+
+
+@cli.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option(help="Directory for the CSV files")] = Path("nextbest-data"),
+    customers: Annotated[int, typer.Option(min=10, help="Number of customers")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same data")] = 7,
+    as_of: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of history")
+    ] = None,
+) -> None:
+    """Write a generated shop + SaaS data set as CSV files (see docs/demo-data.md)."""
+    from app.demo.generate import generate
+
+    files = generate(out, customers=customers, seed=seed, as_of=as_of.date() if as_of else None)
+    for table, path in files.items():
+        typer.echo(f"{table:>14}  {path}")
+    typer.echo(f"import them in this order with: nextbest import <table> {out}/<table>.csv")
+
+
+@cli.command()
+def demo(
+    customers: Annotated[int, typer.Option(min=10, help="Size of the generated data set")] = 2000,
+    port: Annotated[int, typer.Option(help="Port to serve on")] = 8000,
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo keeps its files")] = Path(
+        "nextbest-demo"
+    ),
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server")
+    ] = True,
+) -> None:
+    """Generate data, import it into SQLite, and serve the API on localhost."""
+    from app.demo.generate import generate
+
+    if "NEXTBEST_DATABASE_URL" not in os.environ:
+        directory.mkdir(parents=True, exist_ok=True)
+        os.environ["NEXTBEST_DATABASE_URL"] = f"sqlite:///{directory / 'nextbest.db'}"
+        get_settings.cache_clear()
+    typer.echo(f"generating {customers:,} customers into {directory / 'data'} ...")
+    files = generate(directory / "data", customers=customers)
+    with _database() as engine:
+        for table in IMPORT_ORDER:
+            report = run_import(engine, TARGETS[table], CsvSource(files[table]))
+            typer.echo(
+                f"  imported {table:<14} {report.accepted:>9,} rows "
+                f"({report.inserted:,} new, {report.rejected:,} rejected)"
+            )
+    base = f"http://127.0.0.1:{port}"
+    typer.echo("\n".join(["", "Try:", *(f"  curl -s {base}{path}" for path in DEMO_PATHS), ""]))
+    if serve_after:
+        serve(port=port)
+
+
+@cli.command()
+def openapi() -> None:
+    """Print the OpenAPI contract (the committed copy is openapi/openapi.json)."""
+    from app.main import create_app
+
+    typer.echo(json.dumps(create_app().openapi(), indent=2, sort_keys=True))
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli(prog_name="nextbest")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""What a valid row of each table looks like: the ingestion contract, one model per table.
+
+The same models validate CSV lines, SQL result rows and JSON bulk requests, and
+document the bulk endpoints in the OpenAPI contract. Field names are the caller's:
+``customer_id`` is the caller's customer id, resolved to NextBest's internal key
+by the writer.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+# Clock skew and time zones aside, history cannot be in the future.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def _to_utc(value: datetime) -> datetime:
+    """Naive timestamps are taken as UTC; aware ones are converted to it."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+class _Clock:
+    """Now plus the tolerance, refreshed each second: reading the clock per row costs."""
+
+    tick = -1.0
+    latest = datetime.now(UTC)
+
+    @classmethod
+    def latest_allowed(cls) -> datetime:
+        tick = time.monotonic()
+        if tick - cls.tick >= 1.0:
+            cls.tick, cls.latest = tick, datetime.now(UTC) + FUTURE_TOLERANCE
+        return cls.latest
+
+
+def _past_utc(value: datetime) -> datetime:
+    """UTC, and not in the future (one validator: this runs for every imported row)."""
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value > _Clock.latest_allowed():
+        raise ValueError(f"{value.isoformat()} is in the future")
+    return value
+
+
+def _json_text(value: Any) -> Any:
+    """CSV cells carry JSON as text; SQL and JSON sources already carry objects."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from exc
+    return value
+
+
+def _after(start: str) -> Callable[[Any, datetime | None, ValidationInfo], datetime | None]:
+    """A validator that an end timestamp is not before the `start` field."""
+
+    def check(cls: Any, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        begun = info.data.get(start)
+        if value is not None and begun is not None and value < begun:
+            raise ValueError(f"is before {start} ({begun.isoformat()})")
+        return value
+
+    return check
+
+
+ExternalId = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=512)]
+Currency = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")
+]
+# Stored with four decimals: rounding here keeps re-imports from looking like changes.
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(lambda v: round(v, 4))]
+Amount = Annotated[float, Field(gt=0, allow_inf_nan=False), AfterValidator(lambda v: round(v, 4))]
+Timestamp = Annotated[datetime, AfterValidator(_to_utc)]
+PastTimestamp = Annotated[datetime, AfterValidator(_past_utc)]
+JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
+Limits = Annotated[dict[str, Annotated[float, Field(ge=0)]], BeforeValidator(_json_text)]
+Features = Annotated[list[str], BeforeValidator(_json_text)]
+Metric = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9_.-]{1,64}$")
+]
+
+
+class Row(BaseModel):
+    """Base of every ingestion row: unknown fields are errors, IDs may arrive as numbers."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True)
+
+
+class CustomerRow(Row):
+    """A customer; `account_id` groups the departments of one B2B company."""
+
+    customer_id: ExternalId
+    account_id: ExternalId | None = None
+    country: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    attributes: JsonObject = Field(default_factory=dict)
+    marketing_opt_out: bool = False
+    created_at: PastTimestamp | None = None
+
+
+class ItemRow(Row):
+    """A catalog item; inactive items are never recommended."""
+
+    item_id: ExternalId
+    name: Name | None = None
+    category: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
+    price: Money | None = None
+    currency: Currency | None = None
+    active: bool = True
+    attributes: JsonObject = Field(default_factory=dict)
+
+
+class PurchaseRow(Row):
+    """One order line; a return is its own line with `kind` = return and a positive quantity."""
+
+    order_id: ExternalId
+    customer_id: ExternalId | None = Field(
+        default=None, description="Empty for an anonymous order."
+    )
+    item_id: ExternalId
+    kind: Literal["sale", "return"] = "sale"
+    quantity: Amount = 1.0
+    unit_price: Money
+    purchased_at: PastTimestamp
+
+
+class PlanRow(Row):
+    """A rung of a plan ladder: a higher `tier_rank` is a higher grade in the same `ladder`."""
+
+    plan_id: ExternalId
+    name: Name | None = None
+    ladder: ExternalId
+    tier_rank: Annotated[int, Field(ge=0)]
+    monthly_price: Money
+    annual_price: Money | None = None
+    currency: Currency | None = None
+    limits: Limits = Field(default_factory=dict)
+    features: Features = Field(default_factory=list)
+    active: bool = True
+
+
+class SubscriptionRow(Row):
+    """A customer's subscription to a plan."""
+
+    subscription_id: ExternalId
+    customer_id: ExternalId
+    plan_id: ExternalId
+    billing_period: Literal["monthly", "annual"]
+    status: Literal["trial", "active", "past_due", "cancelled"]
+    started_at: PastTimestamp
+    renews_at: Timestamp | None = None
+    ended_at: PastTimestamp | None = None
+
+    _ended_after_start = field_validator("ended_at")(_after("started_at"))
+
+
+class PlanChangeRow(Row):
+    """A move between plans; no `from_plan_id` means a first subscription."""
+
+    customer_id: ExternalId
+    from_plan_id: ExternalId | None = None
+    to_plan_id: ExternalId
+    changed_at: PastTimestamp
+
+
+class UsageRow(Row):
+    """A measurement of a limited metric (seats, storage_gb, api_calls...) at a time."""
+
+    customer_id: ExternalId
+    metric: Metric
+    value: Money
+    measured_at: PastTimestamp
+
+
+class TicketRow(Row):
+    """A support ticket; an open complaint holds sales offers back."""
+
+    ticket_id: ExternalId
+    customer_id: ExternalId
+    kind: Annotated[
+        str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=32)
+    ]
+    opened_at: PastTimestamp
+    closed_at: PastTimestamp | None = None
+
+    _closed_after_open = field_validator("closed_at")(_after("opened_at"))

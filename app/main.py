@@ -1,0 +1,49 @@
+"""The application factory: one settings object, one engine, routes, the error shape."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+import app as package
+from app import errors
+from app.api import health, ingest
+from app.db.engine import make_engine
+from app.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A NextBest app for `settings` (default: from the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="NextBest",
+        version=package.__version__,
+        summary="Cross-sell and upsell recommendations with reasons, from purchase history.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(ingest.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated contract, plus the row schemas the bulk routes refer to."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(ingest.row_schemas())
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,36 @@
+"""One settings object, read from the environment (prefix ``NEXTBEST_``).
+
+Every knob the service has lives here so that a deployment is configured by
+environment variables only (the Docker image relies on that).
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service configuration; see the README for what each variable does."""
+
+    model_config = SettingsConfigDict(env_prefix="NEXTBEST_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///nextbest.db",
+        description="SQLAlchemy URL; SQLite file by default, PostgreSQL or MySQL/MariaDB too.",
+    )
+    model_dir: Path = Field(default=Path("nextbest-models"), description="Trained artifacts.")
+    max_bulk_rows: int = Field(
+        default=10_000, ge=1, description="Most rows one bulk ingestion request may carry."
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest request body accepted."
+    )
+    default_currency: str = Field(default="USD", min_length=3, max_length=3)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,96 @@
+"""The `nextbest` command as a user runs it."""
+
+import csv
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from app.cli import IMPORT_ORDER, cli
+from app.db import tables
+from app.db.engine import make_engine
+from app.settings import get_settings
+
+runner = CliRunner()
+
+
+def nextbest(database_url: str, *args: str) -> tuple[int, str]:
+    result = runner.invoke(cli, ["--database-url", database_url, *args])
+    return result.exit_code, result.output
+
+
+def test_import_prints_a_report_and_writes_rejects(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,country\nc1,GB\n,FR\nc2,DE\n")
+    rejects = tmp_path / "rejects.csv"
+    code, output = nextbest(
+        database_url, "import", "customers", str(path), "--rejects", str(rejects)
+    )
+    assert code == 0, output
+    assert re.search(r"accepted\s+2\b", output) and re.search(r"rejected\s+1\b", output)
+    with rejects.open() as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["line"], r["field"], r["raw"]) for r in rows] == [("3", "customer_id", ",FR")]
+
+
+def test_unreadable_file_exits_1_and_changes_nothing(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    code, output = nextbest(database_url, "import", "customers", str(path))
+    assert code == 1
+    assert "empty" in output and "nothing was imported" in output
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tables.import_run)).scalar() == 0
+    engine.dispose()
+
+
+def test_unknown_table_is_a_usage_error(database_url: str, tmp_path: Path) -> None:
+    code, output = nextbest(database_url, "import", "orders", str(tmp_path / "x.csv"))
+    assert code == 2
+    assert "unknown table 'orders'" in output
+
+
+def test_import_from_another_database(database_url: str, tmp_path: Path) -> None:
+    shop = tmp_path / "shop.db"
+    with sqlite3.connect(shop) as conn:
+        conn.execute("CREATE TABLE clients (ref INTEGER, land TEXT)")
+        conn.executemany("INSERT INTO clients VALUES (?, ?)", [(i, "GB") for i in range(5000)])
+    query = "SELECT ref AS customer_id, land AS country FROM clients"
+    code, output = nextbest(
+        database_url, "import", "customers", "--from-sql", f"sqlite:///{shop}", query
+    )
+    assert code == 0, output
+    assert "inserted 5,000" in output
+    code, output = nextbest(
+        database_url, "import", "customers", "--from-sql", f"sqlite:///{shop}", "SELECT nonsense"
+    )
+    assert code == 1 and "no such column" in output
+
+
+def test_demo_data_writes_every_table(tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["demo-data", "--out", str(tmp_path), "--customers", "50"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{t}.csv" for t in IMPORT_ORDER)
+
+
+def test_demo_imports_into_its_own_sqlite_and_prints_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NEXTBEST_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["demo", "--no-serve", "--customers", "200", "--port", "8123"])
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    imported = [line for line in result.output.splitlines() if "imported" in line]
+    assert len(imported) == len(IMPORT_ORDER)
+    assert all(line.endswith(" new, 0 rejected)") for line in imported), imported
+    assert "curl -s http://127.0.0.1:8123/healthz" in result.output
+    with sqlite3.connect(tmp_path / "nextbest-demo" / "nextbest.db") as conn:
+        (customers,) = conn.execute("SELECT count(*) FROM customer").fetchone()
+        (purchases,) = conn.execute("SELECT count(*) FROM purchase").fetchone()
+    assert customers == 200 and purchases > 1000
