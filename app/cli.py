@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,14 @@ IMPORT_ORDER = (
     "usage",
     "tickets",
 )
+
+
+class Weighting(StrEnum):
+    """How purchases weigh in the customer x item matrix (README: measured per data set)."""
+
+    binary = "binary"
+    orders = "orders"
+    recency = "recency"
 
 
 @cli.callback()
@@ -158,6 +167,65 @@ def _write_rejects(engine: Engine, report: ImportReport, path: Path) -> None:
     typer.echo(f"rejected rows written to {path}", err=True)
 
 
+@cli.command()
+def train(
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Where artifacts go; default $NEXTBEST_MODEL_DIR")
+    ] = None,
+    weighting: Annotated[Weighting, typer.Option(help="Confidence weights")] = Weighting.binary,
+) -> None:
+    """Train the cross-sell engine on the database and save a new model artifact."""
+    from app.training.train import train as run_training
+    from models.engine import Params
+
+    params = Params(weighting=weighting.value)
+    with _database() as engine:
+        result = run_training(engine, model_dir or get_settings().model_dir, params)
+    data = result.manifest["data"]
+    typer.echo(
+        f"trained on {data['purchase_lines']:,} purchase lines, {data['customers']:,} "
+        f"customers, {data['items']:,} items"
+    )
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    typer.echo(f"model {result.manifest['version']} saved to {result.path} ({steps})")
+
+
+@cli.command()
+def evaluate(
+    cutoff: Annotated[
+        datetime,
+        typer.Option(formats=["%Y-%m-%d"], help="Train before this day, score what came after"),
+    ],
+    k: Annotated[int, typer.Option(min=1, max=100, help="List length")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    weighting: Annotated[Weighting, typer.Option(help="Confidence weights")] = Weighting.binary,
+) -> None:
+    """Offline evaluation of the engine against baselines on a time split."""
+    from datetime import UTC
+
+    from app.training.data import load_snapshot
+    from app.training.evaluation import run_evaluation
+    from models.engine import Params
+
+    with _database() as engine:
+        snapshot = load_snapshot(engine)
+    params = Params(weighting=weighting.value)
+    results, sizes = run_evaluation(snapshot, cutoff.replace(tzinfo=UTC), k, params)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"cutoff": cutoff.date().isoformat(), "k": k, **sizes, "results": results}, indent=2
+            )
+        )
+        return
+    typer.echo(", ".join(f"{name}: {value:,}" for name, value in sizes.items()))
+    metrics = list(next(iter(results.values())))
+    typer.echo("| scorer | " + " | ".join(metrics) + " |")
+    typer.echo("|---|" + "---:|" * len(metrics))
+    for name, values in results.items():
+        typer.echo(f"| {name} | " + " | ".join(f"{values[m]:.4f}" for m in metrics) + " |")
+
+
 @cli.command("demo-data")
 def demo_data(
     out: Annotated[Path, typer.Option(help="Directory for the CSV files")] = Path("nextbest-data"),
@@ -221,12 +289,22 @@ def openapi() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    workers: Annotated[int, typer.Option(help="Worker processes (one per core is typical)")] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request")
+    ] = False,
 ) -> None:
-    """Serve the HTTP API (uvicorn)."""
+    """Serve the HTTP API (uvicorn); each worker loads the newest model at start."""
     import uvicorn
 
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+    )
 
 
 def main() -> None:

@@ -6,11 +6,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
 
 import app as package
 from app import errors
-from app.api import health, ingest
+from app.api import health, ingest, recommend
 from app.db.engine import make_engine
+from app.serving.registry import Refresher, Registry
 from app.settings import Settings, get_settings
 
 
@@ -20,7 +22,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        registry: Registry = app.state.registry
+        await run_in_threadpool(registry.refresh)
+        refresher = Refresher(registry, settings.refresh_seconds)
+        if settings.refresh_seconds > 0:
+            refresher.start()
         yield
+        if settings.refresh_seconds > 0:
+            refresher.stop()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -31,9 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
+    app.state.registry = Registry(settings.model_dir, app.state.engine)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(ingest.router)
+    app.include_router(recommend.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

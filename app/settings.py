@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024, description="Largest request body accepted."
     )
+    refresh_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How often the server reads new purchases and looks for a newer model; "
+        "0 turns the background refresh off.",
+    )
     default_currency: str = Field(default="USD", min_length=3, max_length=3)
 
 

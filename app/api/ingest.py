@@ -100,6 +100,8 @@ def _route(target: Target) -> None:
         report = await run_in_threadpool(
             import_records, engine, target, records, create_missing=create_missing
         )
+        if table == "purchases" and report.inserted:
+            await run_in_threadpool(request.app.state.registry.refresh)
         return ImportResult.of(report)
 
     ingest.__doc__ = (

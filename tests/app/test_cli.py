@@ -1,8 +1,11 @@
 """The `nextbest` command as a user runs it."""
 
 import csv
+import hashlib
+import json
 import re
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from typer.testing import CliRunner
 from app.cli import IMPORT_ORDER, cli
 from app.db import tables
 from app.db.engine import make_engine
+from app.demo.generate import generate
 from app.settings import get_settings
 
 runner = CliRunner()
@@ -94,3 +98,30 @@ def test_demo_imports_into_its_own_sqlite_and_prints_requests(
         (customers,) = conn.execute("SELECT count(*) FROM customer").fetchone()
         (purchases,) = conn.execute("SELECT count(*) FROM purchase").fetchone()
     assert customers == 200 and purchases > 1000
+
+
+def test_train_writes_an_artifact_and_evaluate_prints_the_table(
+    database_url: str, tmp_path: Path
+) -> None:
+    files = generate(tmp_path / "data", customers=300, seed=5, as_of=date(2026, 3, 1))
+    for table in ("customers", "items", "purchases"):
+        assert nextbest(database_url, "import", table, str(files[table]))[0] == 0
+    code, output = nextbest(database_url, "train", "--model-dir", str(tmp_path / "models"))
+    assert code == 0, output
+    (artifact,) = (tmp_path / "models").iterdir()
+    manifest = json.loads((artifact / "manifest.json").read_text())
+    assert manifest["version"] == artifact.name and manifest["version"] in output
+    with (artifact / "model.npz").open("rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == manifest["sha256"]
+    with files["purchases"].open() as f:
+        sales = sum(1 for row in csv.DictReader(f) if row["kind"] == "sale")
+    assert 0.9 * sales < manifest["data"]["purchase_lines"] <= sales  # returned lines drop
+    assert manifest["parameters"]["factors"] == 64
+    code, output = nextbest(database_url, "evaluate", "--cutoff", "2026-01-01", "--json")
+    assert code == 0, output
+    report = json.loads(output)
+    assert report["customers evaluated"] > 20
+    assert list(report["results"])[-1] == "NextBest cross-sell"
+    for metrics in report["results"].values():
+        assert set(metrics) == {"HR@10", "Recall@10", "NDCG@10", "MAP@10", "coverage"}
+        assert all(0 <= v <= 1 for v in metrics.values())

@@ -73,6 +73,8 @@ def test_each_kind_of_line_is_treated_as_documented(engine: Engine, small_file: 
 def test_full_file_accounts_for_every_row_and_reimports_nothing(
     engine: Engine, online_retail: Path
 ) -> None:
+    if engine.dialect.name in ("mysql", "mariadb"):
+        pytest.skip("the full file runs on SQLite and PostgreSQL; MariaDB gets the small file")
     first = import_online_retail(engine, online_retail)
     assert first.submitted == 541_909
     assert first.accepted + first.rejected == 541_909

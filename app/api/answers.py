@@ -1,0 +1,100 @@
+"""Response schemas of the recommendation routes: the documented contract.
+
+The routes serialise plain dicts straight to JSON for speed (no per-request model
+validation); `tests/app/api/test_cross_sell_api.py` validates real answers against
+these schemas, so the contract and the answers cannot drift apart.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Source = Literal[
+    "personal",
+    "replenishment",
+    "category",
+    "popular",
+    "popular_similar",
+    "basket",
+    "bought_together",
+    "similar",
+]
+
+
+class Reason(BaseModel):
+    """Why an item is offered, in words, with the numbers behind them."""
+
+    kind: Literal[
+        "bought_together",
+        "also_bought",
+        "new",
+        "repurchase_cycle",
+        "popular",
+        "category",
+        "similar",
+    ]
+    text: str = Field(
+        examples=[
+            "bought together with Alder Basic Cameras 123 in 23% of the 410 orders that contain it"
+        ]
+    )
+    evidence: dict[str, Any]
+
+
+class Suggestion(BaseModel):
+    """One item to offer."""
+
+    item_id: str
+    name: str | None
+    category: str | None
+    price: float | None
+    score: float = Field(description="Higher is better; comparable within one answer only.")
+    source: Source = Field(description="Which part of the engine produced this item.")
+    reasons: list[Reason]
+    due_at: str | None = Field(
+        default=None, description="Replenishment only: when the next purchase is expected."
+    )
+    support: int | None = Field(default=None, description="Complements: orders with both.")
+    confidence: float | None = Field(default=None, description="Complements: P(this | item).")
+    lift: float | None = Field(default=None, description="Complements: confidence / base rate.")
+
+
+class CrossSellAnswer(BaseModel):
+    """Suggestions for one customer (or a basket)."""
+
+    customer_id: str | None
+    source: Literal["personal", "popular", "popular_similar", "basket"] = Field(
+        description="personal: from the customer's history; popular_similar: popular among "
+        "customers of the same group (country, segment); popular: overall (cold start)."
+    )
+    model_version: str
+    items: list[Suggestion]
+
+
+class BasketAnswer(CrossSellAnswer):
+    """Cart suggestions; basket item ids the model does not know are listed, not fatal."""
+
+    unknown_items: list[str]
+
+
+class RelatedAnswer(BaseModel):
+    """Items related to one item."""
+
+    item_id: str
+    kind: Literal["complement", "similar"]
+    model_version: str
+    items: list[Suggestion]
+
+
+class BasketRequest(BaseModel):
+    """A basket to complete, for a known customer or an anonymous shopper."""
+
+    customer_id: str | None = Field(default=None, max_length=255)
+    items: list[str] = Field(min_length=1, max_length=500, description="Item ids in the basket.")
+    limit: int = Field(default=10, ge=1, le=100)
+    exclude: list[str] = Field(default=[], max_length=1000)
+    categories: list[str] = Field(default=[], max_length=100)
+    exclude_categories: list[str] = Field(default=[], max_length=100)
+    min_price: float | None = Field(default=None, ge=0)
+    max_price: float | None = Field(default=None, ge=0)
+    only_active: bool = True

@@ -1,0 +1,118 @@
+"""Cross-sell routes: personal suggestions, related items, cart suggestions.
+
+Routes are thin: parse and validate, ask the current model, send its answer. Answers
+are dicts serialised once to JSON (the schemas in `app.api.answers` document them).
+"""
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from app.api.answers import BasketAnswer, BasketRequest, CrossSellAnswer, RelatedAnswer
+from app.errors import ERROR_RESPONSES, ErrorResponse
+from app.serving.filters import Filters
+from app.serving.registry import Registry
+
+router = APIRouter(prefix="/v1", tags=["cross-sell"])
+
+ID = r"^[^\x00-\x1f\x7f]+$"  # printable: no control characters
+CustomerId = Annotated[str, Path(min_length=1, max_length=255, pattern=ID)]
+ItemId = Annotated[str, Path(min_length=1, max_length=255, pattern=ID)]
+Limit = Annotated[int, Query(ge=1, le=100, description="How many items to return")]
+Ids = Annotated[list[str], Query(max_length=1000, description="Item ids never to return")]
+Names = Annotated[list[str], Query(max_length=100)]
+Price = Annotated[float | None, Query(ge=0)]
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    503: {"model": ErrorResponse, "description": "No trained model yet"},
+}
+
+
+def _registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+def _json(answer: dict[str, Any]) -> Response:
+    return Response(json.dumps(answer, separators=(",", ":")), media_type="application/json")
+
+
+@router.get(
+    "/customers/{customer_id}/cross-sell",
+    operation_id="cross_sell",
+    response_model=None,
+    responses={200: {"model": CrossSellAnswer}, **RESPONSES},
+)
+async def cross_sell(
+    request: Request,
+    customer_id: CustomerId,
+    limit: Limit = 10,
+    exclude: Ids = [],  # noqa: B006 - FastAPI copies defaults
+    category: Annotated[Names, Query(description="Only these categories")] = [],  # noqa: B006
+    exclude_category: Annotated[Names, Query(description="Not these categories")] = [],  # noqa: B006
+    min_price: Price = None,
+    max_price: Price = None,
+    only_active: bool = True,
+) -> Response:
+    """Items this customer does not have yet and is likely to want next, with reasons.
+
+    Consumables bought on a regular cycle come first when due. A customer without
+    history gets what is popular among similar customers (`source` says which).
+    """
+    filters = Filters(
+        limit,
+        tuple(exclude),
+        tuple(category),
+        tuple(exclude_category),
+        min_price,
+        max_price,
+        only_active,
+    )
+    return _json(_registry(request).get().cross_sell(customer_id, filters))
+
+
+@router.get(
+    "/items/{item_id}/related",
+    operation_id="related_items",
+    response_model=None,
+    responses={200: {"model": RelatedAnswer}, 404: {"model": ErrorResponse}, **RESPONSES},
+)
+async def related(
+    request: Request,
+    item_id: ItemId,
+    kind: Annotated[
+        Literal["complement", "similar"],
+        Query(description="complement: bought together; similar: bought by the same customers"),
+    ] = "complement",
+    limit: Limit = 10,
+    exclude: Ids = [],  # noqa: B006
+    min_price: Price = None,
+    max_price: Price = None,
+    only_active: bool = True,
+) -> Response:
+    """Product-page recommendations for one item."""
+    filters = Filters(limit, tuple(exclude), (), (), min_price, max_price, only_active)
+    return _json(_registry(request).get().related(item_id, kind, filters))
+
+
+@router.post(
+    "/baskets/recommendations",
+    operation_id="basket_recommendations",
+    response_model=None,
+    responses={200: {"model": BasketAnswer}, **RESPONSES},
+)
+async def basket(request: Request, body: BasketRequest) -> Response:
+    """Items to add to a basket, computed from its contents at request time."""
+    filters = Filters(
+        body.limit,
+        tuple(body.exclude),
+        tuple(body.categories),
+        tuple(body.exclude_categories),
+        body.min_price,
+        body.max_price,
+        body.only_active,
+    )
+    answer = _registry(request).get().basket(body.customer_id, body.items, filters)
+    return _json(answer)

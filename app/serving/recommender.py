@@ -1,0 +1,381 @@
+"""Answers from one loaded model: personal cross-sell, related items, cart suggestions.
+
+Every request does O(items) numpy work at most: one blended score vector, one mask,
+one partial sort. Python only loops over the suggestions being returned.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.errors import ErrorDetail, InvalidInput, NotFound
+from app.serving.filters import CatalogFacts, Filters
+from app.serving.live import LivePurchases
+from app.serving.reasons import DAY, Reasons
+from app.training.train import Model
+from models.sparse import row_sum
+
+MIN_GROUP = 20  # customers a group needs before its popularity stands for a newcomer
+DUE_EARLY = 0.15  # a cycle item is due from 85 % of its cycle after the last purchase
+LAPSED = 3.0  # ...until 3 cycles have passed: then the habit is gone
+BASKET_RULES = 1.0  # weight of the basket's own bought-together rules in cart answers
+
+Answer = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Customer:
+    """What the model and the live state know of one customer at request time."""
+
+    row: int | None  # index in the model, None if unknown to it
+    owned: np.ndarray  # item indexes bought, training and since
+    recent: bool  # bought something since training
+
+
+class Recommender:
+    """The serving side of one artifact."""
+
+    def __init__(self, model: Model, manifest: dict[str, Any], live: LivePurchases) -> None:
+        self.model, self.manifest, self.live = model, manifest, live
+        self.version = str(manifest["version"])
+        engine, vocab = model.engine, model.vocab
+        self.engine, self.vocab = engine, vocab
+        self.customer_index = {c: i for i, c in enumerate(vocab.customer_ids)}
+        item_index = {c: i for i, c in enumerate(vocab.item_ids)}
+        self.facts = CatalogFacts(
+            item_index=item_index,
+            category_index={c: i for i, c in enumerate(vocab.categories)},
+            category=vocab.items.category,
+            price=vocab.price,
+            active=vocab.active,
+        )
+        self.reasons = Reasons(model)
+        self.by_buyers = np.argsort(-engine.buyers, kind="stable")
+        self.cold = engine.buyers == 0
+        factors = engine.cross_sell.als.item_factors
+        norms = np.linalg.norm(factors, axis=1)
+        self.unit = factors / np.where(norms > 0, norms, 1.0)[:, None]
+        self.rules_conf = engine.baskets.confidence().tocsr()
+
+    # ---- lookups -------------------------------------------------------------------------
+
+    def item(self, item_id: str) -> int:
+        index = self.facts.item_index.get(item_id)
+        if index is None:
+            raise NotFound(
+                f"item {item_id!r} is not in the model (unknown, or added after training)",
+                [ErrorDetail(field="item_id", message=f"unknown item {item_id!r}")],
+            )
+        return index
+
+    def customer(self, customer_id: str | None) -> Customer:
+        row = self.customer_index.get(customer_id) if customer_id else None
+        owned = np.empty(0, dtype=np.int64)
+        if row is not None:
+            owned = self.engine.owned.indices[
+                self.engine.owned.indptr[row] : self.engine.owned.indptr[row + 1]
+            ].astype(np.int64)
+        recent = self.live.recent(customer_id) if customer_id else None
+        if recent and recent.items:
+            owned = np.union1d(owned, np.array(recent.items, dtype=np.int64))
+        return Customer(row, owned, bool(recent and recent.items))
+
+    # ---- personal cross-sell -------------------------------------------------------------
+
+    def cross_sell(self, customer_id: str, filters: Filters, now: int | None = None) -> Answer:
+        """Personal suggestions: due repurchases first, then the blend; cold start if no history."""
+        now = int(time.time()) if now is None else now
+        customer = self.customer(customer_id)
+        allowed = self.facts.mask(filters)
+        if not len(customer.owned):
+            return self._cold_start(customer_id, customer.row, allowed, filters.limit)
+        due = self._due(customer_id, customer, allowed, now)[: filters.limit]
+        scores = self._personal_scores(customer)
+        allowed[customer.owned] = False
+        allowed[[d["index"] for d in due]] = False
+        picks = _top(scores, allowed, filters.limit - len(due))
+        items = [self._due_item(d, now) for d in due]
+        items += self._personal_items(picks, scores, customer.owned)
+        return self._answer(customer_id, "personal", items)
+
+    def _personal_scores(self, customer: Customer) -> np.ndarray:
+        """The blend; new items borrow the mean score of their category's sold items."""
+        cross_sell = self.engine.cross_sell
+        factors = None
+        if customer.row is not None and not customer.recent:
+            factors = cross_sell.als.user_factors[customer.row]
+        scores = cross_sell.score(customer.owned, factors)
+        category = self.vocab.items.category
+        cold = self.cold & (category >= 0)
+        if cold.any():
+            warm = ~self.cold & (category >= 0)
+            n = len(self.vocab.categories)
+            total = np.bincount(category[warm], scores[warm], minlength=n)
+            count = np.bincount(category[warm], minlength=n)
+            mean = np.where(count > 0, total / np.maximum(count, 1), -np.inf)
+            scores = scores.copy()
+            scores[cold] = mean[category[cold]] - 1e-3
+        return scores
+
+    def _due(
+        self, customer_id: str, customer: Customer, allowed: np.ndarray, now: int
+    ) -> list[dict[str, Any]]:
+        """Repurchase-cycle items due now, the most overdue first."""
+        cycles = self.engine.cycles
+        part = cycles.of(customer.row) if customer.row is not None else slice(0, 0)
+        items, cycle, last = cycles.item[part], cycles.cycle[part], cycles.last[part]
+        recent = self.live.recent(customer_id)
+        if recent and recent.items:
+            items, cycle, last = _with_recent(items, cycle, last, recent, cycles.item_cycle)
+        due_at = last + (cycle * DAY).astype(np.int64)
+        window = cycle * DAY
+        is_due = (now >= due_at - DUE_EARLY * window) & (now <= due_at + LAPSED * window)
+        is_due &= allowed[items]
+        order = np.argsort(due_at[is_due], kind="stable")
+        pick = np.flatnonzero(is_due)[order]
+        return [
+            {
+                "index": int(items[i]),
+                "cycle": float(cycle[i]),
+                "last": int(last[i]),
+                "due": int(due_at[i]),
+            }
+            for i in pick
+        ]
+
+    # ---- cold start ----------------------------------------------------------------------
+
+    def _cold_start(
+        self, customer_id: str, row: int | None, allowed: np.ndarray, limit: int
+    ) -> Answer:
+        """Popular among the customer's group if it is big enough, else overall."""
+        popular = self.engine.popular
+        group = int(self.vocab.group[row]) if row is not None else -1
+        if group >= 0 and popular.members[group] >= MIN_GROUP:
+            items, buyers = popular.items(group)
+            keep = allowed[items]
+            items, buyers = items[keep][:limit], buyers[keep][:limit]
+            if len(items):
+                label, members = self.vocab.groups[group], int(popular.members[group])
+                chosen = [
+                    self._item(
+                        i,
+                        float(b),
+                        "popular_similar",
+                        [self.reasons.popular(i, int(b), label, members)],
+                    )
+                    for i, b in zip(items.tolist(), buyers.tolist(), strict=True)
+                ]
+                return self._answer(customer_id, "popular_similar", chosen)
+        ranked = self.by_buyers[allowed[self.by_buyers]][:limit]
+        chosen = [
+            self._item(
+                i,
+                float(self.engine.buyers[i]),
+                "popular",
+                [self.reasons.popular(i, int(self.engine.buyers[i]), None, 0)],
+            )
+            for i in ranked.tolist()
+        ]
+        return self._answer(customer_id, "popular", chosen)
+
+    # ---- related items -------------------------------------------------------------------
+
+    def related(self, item_id: str, kind: str, filters: Filters) -> Answer:
+        """Frequently bought together (`complement`) or nearest in taste (`similar`)."""
+        item = self.item(item_id)
+        allowed = self.facts.mask(filters)
+        allowed[item] = False
+        if kind == "complement":
+            items = self._complements(item, allowed, filters.limit)
+        else:
+            items = self._similar(item, allowed, filters.limit)
+        return {"item_id": item_id, "kind": kind, "model_version": self.version, "items": items}
+
+    def _complements(self, item: int, allowed: np.ndarray, limit: int) -> list[Answer]:
+        others, support, confidence, lift = self.engine.baskets.rules(item)
+        keep = allowed[others]
+        chosen = []
+        orders = int(self.engine.baskets.item_orders[item])
+        for j, s, c, lf in list(
+            zip(others[keep], support[keep], confidence[keep], lift[keep], strict=True)
+        )[:limit]:
+            reason = {
+                "kind": "bought_together",
+                "text": f"in {c:.0%} of the {orders:,} orders with {self.reasons.name(item)}",
+                "evidence": {
+                    "orders_with_both": int(s),
+                    "orders_with_item": orders,
+                    "confidence": round(float(c), 4),
+                    "lift": round(float(lf), 2),
+                },
+            }
+            entry = self._item(int(j), float(c), "bought_together", [reason])
+            entry.update(support=int(s), confidence=round(float(c), 4), lift=round(float(lf), 2))
+            chosen.append(entry)
+        return chosen
+
+    def _similar(self, item: int, allowed: np.ndarray, limit: int) -> list[Answer]:
+        if self.cold[item]:
+            scores, how = row_sum(self.engine.cross_sell.content, np.array([item])), "name"
+            allowed &= scores > 0
+        else:
+            scores, how = self.unit @ self.unit[item], "collaborative"
+            allowed &= ~self.cold
+        picks = _top(scores, allowed, limit)
+        return [
+            self._item(
+                int(j),
+                float(scores[j]),
+                "similar",
+                [self.reasons.similar(int(j), item, float(scores[j]), how)],
+            )
+            for j in picks
+        ]
+
+    # ---- baskets -------------------------------------------------------------------------
+
+    def basket(
+        self, customer_id: str | None, item_ids: list[str], filters: Filters, now: int | None = None
+    ) -> Answer:
+        """Items to add to a basket: the blend folded in from basket + history, plus rules."""
+        if not item_ids:
+            raise InvalidInput(
+                "the basket is empty: send at least one item id",
+                [ErrorDetail(field="items", message="at least one item id is required")],
+            )
+        known = [self.facts.item_index[i] for i in item_ids if i in self.facts.item_index]
+        unknown = [i for i in item_ids if i not in self.facts.item_index]
+        customer = self.customer(customer_id)
+        basket = np.unique(np.array(known, dtype=np.int64))
+        owned = np.union1d(customer.owned, basket)
+        allowed = self.facts.mask(filters)
+        allowed[owned] = False
+        if not len(owned):
+            answer = self._cold_start(customer_id or "", customer.row, allowed, filters.limit)
+            answer.update(unknown_items=unknown)
+            return answer
+        scores = self.engine.cross_sell.score(owned)
+        if len(basket):
+            rules = row_sum(self.rules_conf, basket).astype(np.float32)
+            if rules.std() > 0:
+                scores = scores + BASKET_RULES * (rules - rules.mean()) / rules.std()
+        picks = _top(scores, allowed, filters.limit)
+        in_basket = np.zeros(len(self.cold), dtype=bool)
+        in_basket[basket] = True
+        reasons = self._personal_reasons(picks, owned, in_basket)
+        items = [
+            self._item(i, float(scores[i]), "basket", found)
+            for i, found in zip(picks.tolist(), reasons, strict=True)
+        ]
+        answer = self._answer(customer_id, "basket", items)
+        answer["unknown_items"] = unknown
+        return answer
+
+    # ---- building answers ----------------------------------------------------------------
+
+    def _personal_items(
+        self, picks: np.ndarray, scores: np.ndarray, owned: np.ndarray
+    ) -> list[Answer]:
+        """Suggestions with reasons; new items (no sales yet) came through their category."""
+        reasons = self._personal_reasons(picks, owned)
+        return [
+            self._item(i, float(scores[i]), "category", [self.reasons.in_category(i)])
+            if self.cold[i]
+            else self._item(i, float(scores[i]), "personal", found)
+            for i, found in zip(picks.tolist(), reasons, strict=True)
+        ]
+
+    def _personal_reasons(
+        self, picks: np.ndarray, owned: np.ndarray, anchors: np.ndarray | None = None
+    ) -> list[list[Answer]]:
+        """Up to two reasons per item: bought together, also bought, new, else popular."""
+        if anchors is None:
+            anchors = np.zeros(len(self.cold), dtype=bool)
+            anchors[owned] = True
+        also = self.reasons.also_bought(picks, owned)
+        found = []
+        for item, also_bought in zip(picks.tolist(), also, strict=True):
+            reasons = [
+                r
+                for r in (
+                    self.reasons.bought_together(item, anchors),
+                    also_bought,
+                    self.reasons.new(item),
+                )
+                if r
+            ]
+            if not reasons:
+                buyers = int(self.engine.buyers[item])
+                reasons.append(self.reasons.popular(item, buyers, None, 0))
+            found.append(reasons[:2])
+        return found
+
+    def _due_item(self, due: dict[str, Any], now: int) -> Answer:
+        reason = self.reasons.cycle(due["cycle"], due["last"], due["due"], now)
+        entry = self._item(due["index"], 0.0, "replenishment", [reason])
+        entry["due_at"] = _iso(due["due"])
+        return entry
+
+    def _item(self, item: int, score: float, source: str, reasons: list[Answer]) -> Answer:
+        price = self.vocab.price[item]
+        return {
+            "item_id": self.vocab.item_ids[item],
+            "name": self.vocab.items.names[item],
+            "category": self.reasons.category(item),
+            "price": None if np.isnan(price) else float(price),
+            "score": round(score, 4),
+            "source": source,
+            "reasons": reasons,
+        }
+
+    def _answer(self, customer_id: str | None, source: str, items: list[Answer]) -> Answer:
+        return {
+            "customer_id": customer_id,
+            "source": source,
+            "model_version": self.version,
+            "items": items,
+        }
+
+
+def _top(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the k best allowed scores, best first."""
+    candidates = np.flatnonzero(allowed)
+    if k <= 0 or not len(candidates):
+        return np.empty(0, dtype=np.int64)
+    values = scores[candidates]
+    if len(candidates) > k:
+        part = np.argpartition(-values, k - 1)[:k]
+        candidates, values = candidates[part], values[part]
+    return candidates[np.argsort(-values, kind="stable")]
+
+
+def _with_recent(
+    items: np.ndarray, cycle: np.ndarray, last: np.ndarray, recent: Any, item_cycle: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cycles with purchases since training: newer `last`, and new cycle items."""
+    items, cycle, last = items.copy(), cycle.copy(), last.copy()
+    new_items = np.array(recent.items, dtype=np.int64)
+    new_times = np.array(recent.times, dtype=np.int64)
+    position = {int(i): n for n, i in enumerate(items)}
+    newest: dict[int, int] = {}
+    for item, when in zip(new_items.tolist(), new_times.tolist(), strict=True):
+        newest[item] = max(newest.get(item, when), when)
+    extra = []
+    for item, when in newest.items():
+        if item in position:
+            last[position[item]] = max(last[position[item]], when)
+        elif item_cycle[item] > 0:
+            extra.append((item, float(item_cycle[item]), when))
+    if extra:
+        more = np.array(extra, dtype=np.float64)
+        items = np.r_[items, more[:, 0].astype(items.dtype)]
+        cycle = np.r_[cycle, more[:, 1].astype(cycle.dtype)]
+        last = np.r_[last, more[:, 2].astype(last.dtype)]
+    return items, cycle, last
+
+
+def _iso(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

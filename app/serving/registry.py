@@ -1,0 +1,84 @@
+"""The model registry: the newest artifact in memory, swapped when a newer one appears.
+
+Why a swap by reference: a request takes `registry.current` once and answers from
+that object, so a new model never mixes with the old one inside an answer, and no
+lock sits on the request path.
+"""
+
+import logging
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from app.errors import Unavailable
+from app.serving.live import LivePurchases
+from app.serving.recommender import Recommender
+from app.training.train import load, newest
+from models.artifact import ArtifactError
+
+log = logging.getLogger("nextbest")
+
+
+class Registry:
+    """Holds the current Recommender; `refresh` loads newer models and new purchases."""
+
+    def __init__(self, model_dir: Path, engine: Engine) -> None:
+        self.model_dir, self.engine = model_dir, engine
+        self.current: Recommender | None = None
+        self.lock = threading.Lock()
+
+    def get(self) -> Recommender:
+        """The model to answer from, or 503 when none has been trained yet."""
+        current = self.current
+        if current is None:
+            raise Unavailable(
+                f"no trained model in {self.model_dir}: run `nextbest train`, then restart "
+                "or wait for the server to pick it up"
+            )
+        return current
+
+    def refresh(self) -> None:
+        """Load a newer artifact if there is one, then read purchases since training."""
+        with self.lock:
+            self._load_newer()
+            current = self.current
+        if current is not None:
+            while current.live.poll(self.engine):
+                pass
+
+    def _load_newer(self) -> None:
+        path = newest(self.model_dir)
+        if path is None or (self.current is not None and self.current.version >= path.name):
+            return
+        try:
+            model, manifest = load(path)
+        except (ArtifactError, KeyError, ValueError) as exc:
+            log.error("cannot load model %s: %s", path, exc)
+            return
+        live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
+        self.current = Recommender(model, manifest, live)
+        log.info("serving model %s", manifest["version"])
+
+
+class Refresher:
+    """A daemon thread calling `registry.refresh()` every `interval` seconds."""
+
+    def __init__(self, registry: Registry, interval: float) -> None:
+        self.registry, self.interval = registry, interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="nextbest-refresh", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                self.registry.refresh()
+            except Exception:  # a database hiccup must not end the refreshing
+                log.exception("refresh failed; retrying in %s s", self.interval)

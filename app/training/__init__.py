@@ -1,0 +1,1 @@
+"""Training orchestration: read the database into arrays, fit, evaluate, save artifacts."""

@@ -1,0 +1,106 @@
+"""`nextbest train`: database → arrays → fitted engine → versioned artifact on disk.
+
+Why versioned directories: the server loads the newest complete artifact at start, a
+half-written one is never picked (the manifest is written last), and an older one
+stays for rollback.
+"""
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from app.training.data import Snapshot, Vocab, load_snapshot
+from models import artifact
+from models.engine import Engine as Fitted
+from models.engine import Params, fit_engine
+from models.history import NO_CUSTOMER
+
+FORMAT = "nextbest-cross-sell/1"
+
+
+@dataclass(frozen=True)
+class Model:
+    """What an artifact holds: the fitted engine and the vocabularies to serve it."""
+
+    engine: Fitted
+    vocab: Vocab
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the artifact went and how long each step took (seconds)."""
+
+    path: Path
+    manifest: dict[str, Any]
+    timings: dict[str, float]
+
+
+def train(engine: Engine, model_dir: Path, params: Params | None = None) -> TrainResult:
+    """Read, fit and save; returns the new artifact's directory and manifest."""
+    params = params or Params()
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    snapshot = load_snapshot(engine)
+    timings["read"] = time.perf_counter() - start
+    fitted = fit(snapshot, params)
+    timings["fit"] = time.perf_counter() - start - timings["read"]
+    manifest = describe(snapshot, params)
+    path = save(model_dir, Model(fitted, snapshot.vocab), manifest)
+    timings["total"] = time.perf_counter() - start
+    timings["save"] = timings["total"] - timings["fit"] - timings["read"]
+    return TrainResult(path, artifact.read_manifest(path), timings)
+
+
+def fit(snapshot: Snapshot, params: Params) -> Fitted:
+    """Fit the engine on a snapshot."""
+    vocab = snapshot.vocab
+    return fit_engine(snapshot.history, vocab.items, vocab.group, len(vocab.groups), params)
+
+
+def describe(snapshot: Snapshot, params: Params) -> dict[str, Any]:
+    """The manifest's account of the data and parameters."""
+    history = snapshot.history
+    now = datetime.now(UTC)
+    return {
+        "format": FORMAT,
+        "version": now.strftime("%Y%m%dT%H%M%S%fZ"),
+        "created_at": now.isoformat(),
+        "parameters": dataclasses.asdict(params),
+        "data": {
+            "purchase_lines": len(history),
+            "customers": history.n_customers,
+            "items": history.n_items,
+            "orders": len(np.unique(history.order)),
+            "anonymous_lines": int((history.customer == NO_CUSTOMER).sum()),
+            "last_purchase_id": snapshot.vocab.last_purchase_id,
+        },
+        "metrics": {},
+    }
+
+
+def save(model_dir: Path, model: Model, manifest: dict[str, Any]) -> Path:
+    """Write the artifact into model_dir/<version>/."""
+    arrays, scalars = artifact.pack(model)
+    return artifact.save(model_dir / manifest["version"], arrays, {**manifest, "scalars": scalars})
+
+
+def load(path: Path) -> tuple[Model, dict[str, Any]]:
+    """Read one artifact directory back into a Model (sha256 checked)."""
+    arrays, manifest = artifact.load(path)
+    if manifest.get("format") != FORMAT:
+        raise artifact.ArtifactError(f"{path}: format {manifest.get('format')!r} is not {FORMAT}")
+    return artifact.unpack(Model, arrays, manifest["scalars"]), manifest
+
+
+def newest(model_dir: Path) -> Path | None:
+    """The newest complete artifact under model_dir (by version name), if any."""
+    if not model_dir.is_dir():
+        return None
+    complete = [p for p in model_dir.iterdir() if (p / artifact.MANIFEST).is_file()]
+    return max(complete, key=lambda p: p.name, default=None)

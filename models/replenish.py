@@ -1,0 +1,119 @@
+"""Repurchase cycles: items a customer buys again on a regular rhythm come back when due.
+
+Why per customer and per item: coffee beans last one household three weeks and an
+office three days, so a customer's own intervals decide once there are two of them;
+before that, the item's typical interval over all customers does, if it has one.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.history import History
+
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Cycles:
+    """Per (customer, item) pair with a cycle, sorted by customer then item.
+
+    `cycle` is the expected days between purchases and `last` the last purchase
+    (seconds). `item_cycle` is each item's typical interval in days (0: not repeated
+    regularly), used for a customer who has bought an item only once, or after training.
+    """
+
+    customer: np.ndarray  # int32
+    item: np.ndarray  # int32
+    cycle: np.ndarray  # float32 days
+    last: np.ndarray  # int64 seconds
+    count: np.ndarray  # int32 purchase days
+    item_cycle: np.ndarray  # float32 days per catalog item
+
+    def of(self, customer: int) -> slice:
+        """The rows of one customer."""
+        start, end = np.searchsorted(self.customer, [customer, customer + 1])
+        return slice(int(start), int(end))
+
+
+def fit_cycles(
+    history: History, max_spread: float = 0.5, min_item_intervals: int = 10, min_days: float = 2.0
+) -> Cycles:
+    """Median interval of each pair bought on 3+ distinct days, when regular enough.
+
+    Regular means the intervals' interquartile range is at most `max_spread` x the
+    median: a rhythm, not two random re-buys. Purchases on one day count once.
+    """
+    known = history.known
+    day = known.time // DAY
+    key = np.unique(np.stack([known.customer, known.item, day], axis=1), axis=0)
+    times = _first_time_per_day(known, key)
+    same_pair = (key[1:, 0] == key[:-1, 0]) & (key[1:, 1] == key[:-1, 1])
+    gaps = np.where(same_pair, (times[1:] - times[:-1]) / DAY, np.nan)
+    pair_start = np.flatnonzero(np.r_[True, ~same_pair])
+    pair_of_gap = np.cumsum(np.r_[True, ~same_pair])[1:] - 1
+    valid = same_pair & (gaps >= min_days)
+    n_pairs = len(pair_start)
+    counts = np.bincount(pair_of_gap[valid], minlength=n_pairs)
+    median, spread = _grouped_median_spread(pair_of_gap[valid], gaps[valid], n_pairs)
+    regular = (counts >= 2) & (spread <= max_spread * median)
+    item_cycle = _item_cycles(
+        key[pair_start, 1], median, counts, history.n_items, min_item_intervals
+    )
+    pair_end = np.r_[pair_start[1:], len(key)] - 1
+    once = item_cycle[key[pair_start, 1]] > 0
+    keep = regular | once
+    cycle = np.where(regular, median, item_cycle[key[pair_start, 1]])
+    return Cycles(
+        key[pair_start, 0][keep].astype(np.int32),
+        key[pair_start, 1][keep].astype(np.int32),
+        cycle[keep].astype(np.float32),
+        times[pair_end][keep].astype(np.int64),
+        (counts + 1)[keep].astype(np.int32),
+        item_cycle,
+    )
+
+
+def _first_time_per_day(history: History, key: np.ndarray) -> np.ndarray:
+    """The earliest purchase time of each (customer, item, day) in `key` order."""
+    order = np.lexsort((history.time, history.time // DAY, history.item, history.customer))
+    rows = np.stack(
+        [history.customer[order], history.item[order], history.time[order] // DAY], axis=1
+    )
+    first = np.r_[True, np.any(rows[1:] != rows[:-1], axis=1)]
+    return history.time[order][first]
+
+
+def _grouped_median_spread(
+    group: np.ndarray, values: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Median and interquartile range of `values` per group (NaN for empty groups)."""
+    order = np.lexsort((values, group))
+    group, values = group[order], values[order]
+    start = np.searchsorted(group, np.arange(n))
+    size = np.bincount(group, minlength=n)
+    median = np.full(n, np.nan)
+    spread = np.full(n, np.nan)
+    has = size > 0
+    last = start + size - 1
+
+    def quantile(q: float) -> np.ndarray:
+        pos = start[has] + q * (size[has] - 1)
+        low = np.floor(pos).astype(np.int64)
+        high = np.minimum(low + 1, last[has])
+        result: np.ndarray = values[low] + (values[high] - values[low]) * (pos - low)
+        return result
+
+    median[has] = quantile(0.5)
+    spread[has] = quantile(0.75) - quantile(0.25)
+    return median, spread
+
+
+def _item_cycles(
+    pair_item: np.ndarray, median: np.ndarray, counts: np.ndarray, n_items: int, minimum: int
+) -> np.ndarray:
+    """Each item's median over its customers' median intervals, if enough customers repeat it."""
+    has = counts > 0
+    item_median, _ = _grouped_median_spread(pair_item[has], median[has], n_items)
+    repeaters = np.bincount(pair_item[has], minlength=n_items)
+    return np.where(repeaters >= minimum, np.nan_to_num(item_median), 0.0).astype(np.float32)

@@ -1,0 +1,110 @@
+"""Every scorer passes the same known-answer checks (implicit's test pattern)."""
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from models import baselines
+from models.als import fit_als
+from models.crosssell import Weights
+from models.engine import Items, Params, fit_engine
+from models.evaluate import Scorer
+from models.history import History, customer_items
+
+from .conftest import history_from
+
+
+def engine_scorer(history: History, items: Items) -> Scorer:
+    engine = fit_engine(history, items, np.full(history.n_customers, -1), 0, Params(factors=8))
+    factors = engine.cross_sell.als.user_factors
+    return lambda rows: engine.cross_sell.score_matrix(engine.owned[rows], factors[rows])
+
+
+def single_row_engine_scorer(history: History, items: Items) -> Scorer:
+    """The serving path: one customer at a time, factors folded in from the history."""
+    engine = fit_engine(history, items, np.full(history.n_customers, -1), 0, Params(factors=8))
+    owned = engine.owned
+    return lambda rows: np.stack(
+        [
+            engine.cross_sell.score(owned.indices[owned.indptr[r] : owned.indptr[r + 1]])
+            for r in rows
+        ]
+    )
+
+
+def als_scorer(history: History, _: Items) -> Scorer:
+    als = fit_als(customer_items(history), factors=8)
+    return lambda rows: als.user_factors[rows] @ als.item_factors.T
+
+
+SCORERS: dict[str, Callable[[History, Items], Scorer]] = {
+    "item kNN": lambda h, _: baselines.item_knn_scorer(customer_items(h)),
+    "ALS": als_scorer,
+    "EASE": lambda h, _: baselines.ease_scorer(customer_items(h), lam=10.0),
+    "engine": engine_scorer,
+    "engine, one customer": single_row_engine_scorer,
+}
+
+
+@pytest.mark.parametrize("name", list(SCORERS))
+def test_withheld_item_of_a_clear_block_comes_first(
+    blocks: tuple[History, Items, dict[int, int]], name: str
+) -> None:
+    history, items, withheld = blocks
+    scorer = SCORERS[name](history, items)
+    owned = customer_items(history)
+    customers = np.array(sorted(withheld))
+    scores = np.array(scorer(customers), dtype=np.float64)
+    scores[owned[customers].nonzero()] = -np.inf
+    assert scores.argmax(axis=1).tolist() == [withheld[c] for c in customers]
+
+
+@pytest.mark.parametrize("name", list(SCORERS))
+def test_scores_cover_every_item_and_are_finite(
+    blocks: tuple[History, Items, dict[int, int]], name: str
+) -> None:
+    history, items, _ = blocks
+    scores = np.asarray(SCORERS[name](history, items)(np.arange(5)))
+    assert scores.shape == (5, history.n_items)
+    assert np.isfinite(scores).all()
+
+
+def test_engine_prefers_a_complement_to_a_substitute() -> None:
+    """Camera owners buy a second camera a bit more often than a memory card.
+
+    Without the substitute penalty the second camera ranks first; with it, the card.
+    """
+    camera_a, camera_b, card, other = 0, 1, 2, 3
+    baskets = [(c, [camera_a, camera_b]) for c in range(35)]
+    baskets += [(35 + c, [camera_a, card]) for c in range(30)]
+    baskets += [(65 + c, [other]) for c in range(20)]
+    order = np.random.default_rng(0).permutation(len(baskets))
+    history = history_from([baskets[i] for i in order], 86, 4)
+    items = Items(
+        ["camera a", "camera b", "memory card", "kettle"],
+        np.array([0, 0, 1, 2], np.int32),
+        np.zeros(4, bool),
+    )
+    group = np.full(86, -1)
+
+    def ranking(substitute: float) -> list[int]:
+        params = Params(factors=4, weights=Weights(substitute=substitute))
+        scores = fit_engine(history, items, group, 0, params).cross_sell.score(np.array([0]))
+        scores[camera_a] = -np.inf
+        return np.argsort(-scores).tolist()
+
+    assert ranking(0.0)[0] == camera_b
+    assert ranking(1.0)[0] == card
+
+
+def test_fold_in_matches_the_trained_factors(blocks: tuple[History, Items, dict[int, int]]) -> None:
+    """A customer's folded-in factors give the same ranking as their trained factors."""
+    history, items, _ = blocks
+    engine = fit_engine(history, items, np.full(history.n_customers, -1), 0, Params(factors=8))
+    als, owned = engine.cross_sell.als, engine.owned
+    for row in (0, 50, 100):
+        bought = owned.indices[owned.indptr[row] : owned.indptr[row + 1]]
+        trained = als.item_factors @ als.user_factors[row]
+        folded = als.item_factors @ als.fold_in(bought)
+        assert np.corrcoef(trained, folded)[0, 1] > 0.95
