@@ -32,7 +32,6 @@ cli = typer.Typer(
     add_completion=False,
 )
 
-DEMO_PATHS = ("/healthz", "/readyz", "/docs")
 IMPORT_ORDER = (
     "customers",
     "items",
@@ -175,12 +174,17 @@ def train(
     weighting: Annotated[Weighting, typer.Option(help="Confidence weights")] = Weighting.binary,
 ) -> None:
     """Train the cross-sell engine on the database and save a new model artifact."""
+    from app.training.train import NothingToLearn
     from app.training.train import train as run_training
     from models.engine import Params
 
     params = Params(weighting=weighting.value)
     with _database() as engine:
-        result = run_training(engine, model_dir or get_settings().model_dir, params)
+        try:
+            result = run_training(engine, model_dir or get_settings().model_dir, params)
+        except NothingToLearn as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
     data = result.manifest["data"]
     typer.echo(
         f"trained on {data['purchase_lines']:,} purchase lines, {data['customers']:,} "
@@ -255,13 +259,14 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Start the server")
     ] = True,
 ) -> None:
-    """Generate data, import it into SQLite, and serve the API on localhost."""
+    """Generate data, import it into SQLite, train, and serve the API on localhost."""
     from app.demo.generate import generate
+    from app.training.train import train as run_training
 
-    if "NEXTBEST_DATABASE_URL" not in os.environ:
-        directory.mkdir(parents=True, exist_ok=True)
-        os.environ["NEXTBEST_DATABASE_URL"] = f"sqlite:///{directory / 'nextbest.db'}"
-        get_settings.cache_clear()
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("NEXTBEST_DATABASE_URL", f"sqlite:///{directory / 'nextbest.db'}")
+    os.environ.setdefault("NEXTBEST_MODEL_DIR", str(directory / "models"))
+    get_settings.cache_clear()
     typer.echo(f"generating {customers:,} customers into {directory / 'data'} ...")
     files = generate(directory / "data", customers=customers)
     with _database() as engine:
@@ -271,10 +276,39 @@ def demo(
                 f"  imported {table:<14} {report.accepted:>9,} rows "
                 f"({report.inserted:,} new, {report.rejected:,} rejected)"
             )
+        result = run_training(engine, get_settings().model_dir)
+        typer.echo(
+            f"  trained model {result.manifest['version']} in {result.timings['total']:.1f} s"
+        )
     base = f"http://127.0.0.1:{port}"
-    typer.echo("\n".join(["", "Try:", *(f"  curl -s {base}{path}" for path in DEMO_PATHS), ""]))
+    paths = _demo_requests(files["purchases"], files["items"])
+    typer.echo("\n".join(["", "Try:", *(f"  curl -s '{base}{path}'" for path in paths), ""]))
+    typer.echo(
+        f"  curl -s -X POST {base}/v1/baskets/recommendations -H 'content-type: application/json' "
+        f"""-d '{{"items": ["{_first_camera(files["items"])}"], "limit": 3}}'\n"""
+    )
     if serve_after:
         serve(port=port)
+
+
+def _demo_requests(purchases: Path, items: Path) -> list[str]:
+    """Example requests for a customer with history and a camera of the demo data."""
+    with purchases.open(encoding="utf-8") as f:
+        customer = next(r["customer_id"] for r in csv.DictReader(f) if r["customer_id"])
+    camera = _first_camera(items)
+    return [
+        "/healthz",
+        f"/v1/customers/{customer}/cross-sell?limit=5",
+        "/v1/customers/someone-new/cross-sell?limit=3",
+        f"/v1/items/{camera}/related?kind=complement&limit=5",
+        f"/v1/items/{camera}/related?kind=similar&limit=5",
+        "/docs",
+    ]
+
+
+def _first_camera(items: Path) -> str:
+    with items.open(encoding="utf-8") as f:
+        return next(r["item_id"] for r in csv.DictReader(f) if r["category"] == "cameras")
 
 
 @cli.command()

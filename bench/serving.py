@@ -212,6 +212,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="NextBest worker processes")
     parser.add_argument("--naive", type=Path, default=NAIVE)
     parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "serving")
+    parser.add_argument(
+        "--serve-only", action="store_true", help="skip training, serve the newest model"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         parser.error("wrk not found (Debian: apt-get install wrk)")
@@ -224,11 +227,12 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         print(f"building the database ({size}) ...", flush=True)
         build_database(url, args.customers, args.items, args.lines)
-    shutil.rmtree(work / "models", ignore_errors=True)
-    print("training ...", flush=True)
-    train_s, trained = time_train(url, work / "models")
-    fit15 = time_implicit_fit(args.customers, args.items, args.lines, 15)
-    fit8 = time_implicit_fit(args.customers, args.items, args.lines, 8)
+    if not args.serve_only:
+        shutil.rmtree(work / "models", ignore_errors=True)
+        print("training ...", flush=True)
+        train_s, trained = time_train(url, work / "models")
+        fit15 = time_implicit_fit(args.customers, args.items, args.lines, 15)
+        fit8 = time_implicit_fit(args.customers, args.items, args.lines, 8)
     results = {}
     env = {"NEXTBEST_DATABASE_URL": url, "NEXTBEST_MODEL_DIR": str(work / "models")}
     for workers in sorted({1, args.workers}):
@@ -252,6 +256,19 @@ def main() -> None:
         f"\n{size} (customers, items, lines); {os.cpu_count()} cores; "
         f"wrk -t1 -c{args.connections} -d{args.duration}s\n"
     )
+    if not args.serve_only:
+        print_training(train_s, fit15, fit8, trained)
+    naive_rps = results["naive server (1 process)"]["rps"]
+    print("| server | req/s | vs naive | p50 ms | p90 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r['rps']:,.0f} | {r['rps'] / naive_rps:.2f}x | {r['p50']:.1f} | "
+            f"{r['p90']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
+        )
+
+
+def print_training(train_s: float, fit15: float, fit8: float, trained: str) -> None:
     print("| training | seconds | vs implicit fit (15 it.) |")
     print("|---|---:|---:|")
     print(f"| `nextbest train` end to end | {train_s:.1f} | {train_s / fit15:.2f}x |")
@@ -261,14 +278,6 @@ def main() -> None:
         f"| {fit8 / fit15:.2f}x |"
     )
     print(f"\n{trained}\n")
-    naive_rps = results["naive server (1 process)"]["rps"]
-    print("| server | req/s | vs naive | p50 ms | p90 ms | p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, r in results.items():
-        print(
-            f"| {name} | {r['rps']:,.0f} | {r['rps'] / naive_rps:.2f}x | {r['p50']:.1f} | "
-            f"{r['p90']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
-        )
 
 
 if __name__ == "__main__":

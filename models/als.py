@@ -23,18 +23,20 @@ class Als:
     alpha: float
 
     def fold_in(self, history_items: np.ndarray) -> np.ndarray:
-        """Factors of a customer who bought `history_items` (binary, confidence 1 + alpha).
+        """Factors of a customer who bought `history_items`: implicit's user step, exactly.
 
-        Solves (Y'Y + alpha Yh'Yh + reg I) x = (1 + alpha) Yh'1, the ALS user step for one row
-        (Yh: the factors of the items bought).
+        implicit takes the confidence of a bought item to be alpha x its value (1 here)
+        and solves (Y'Y + (c - 1) Yh'Yh + reg I) x = c Yh'1, with Yh the factors of the
+        items bought; the same equations give the same factors as training.
         """
         factors = self.item_factors.shape[1]
         if len(history_items) == 0:
             return np.zeros(factors, dtype=np.float32)
         bought = self.item_factors[history_items].astype(np.float64)
-        system = self.gram + self.alpha * bought.T @ bought
+        confidence = self.alpha
+        system = self.gram + (confidence - 1.0) * bought.T @ bought
         system[np.diag_indices(factors)] += self.regularization
-        rhs = (1.0 + self.alpha) * bought.sum(axis=0)
+        rhs = confidence * bought.sum(axis=0)
         return np.linalg.solve(system, rhs).astype(np.float32)
 
     @cached_property

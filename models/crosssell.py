@@ -13,6 +13,7 @@ Consumables are exempt: their re-buys are replenishment's business.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,7 +36,13 @@ class Weights:
 
 @dataclass(frozen=True)
 class CrossSell:
-    """The fitted components and per-item facts the blend needs."""
+    """The fitted components and per-item facts the blend needs.
+
+    `pool` lists the items the blend ranks: the items EASE covers first (the most
+    bought), then items first sold recently and items never sold. In a catalog larger
+    than EASE's reach, the long tail outside the pool is left to the basket rules and
+    similar items, and a request scores 5,000 items instead of every item.
+    """
 
     ease: Ease
     als: Als
@@ -43,37 +50,56 @@ class CrossSell:
     newness: np.ndarray  # float32 per item, standardised over the catalog
     category: np.ndarray  # int32 per item, -1 for none
     durable: np.ndarray  # bool per item: owning it makes its category's items substitutes
+    pool: np.ndarray  # int64 item indexes: ease.items first, then the rest of the pool
     weights: Weights
 
     def score(self, owned: np.ndarray, factors: np.ndarray | None = None) -> np.ndarray:
-        """Blended scores of every item for a customer who owns `owned` (item indexes).
+        """Blended scores of every item (-inf outside the pool) for an owner of `owned`."""
+        scores = np.full(len(self.category), -np.inf, dtype=np.float32)
+        scores[self.pool] = self.score_pool(owned, factors)
+        return scores
+
+    def score_pool(self, owned: np.ndarray, factors: np.ndarray | None = None) -> np.ndarray:
+        """Blended scores of the pool's items, in `pool` order, for an owner of `owned`.
 
         `factors` are the customer's ALS factors; None folds them in from `owned`. The
-        same arithmetic as `score_matrix`, for one customer without sparse products.
+        ranking of `score_matrix`, for one customer on the request path: each component
+        is divided by its standard deviation over the pool, and the means, which shift
+        every item alike, are left out.
         """
-        w = self.weights
+        w, n = self.weights, len(self.pool)
         user = self.als.fold_in(owned) if factors is None else factors
-        scores = w.ease * _z(self.ease.score(owned))
-        scores += w.als * _z(self.als.item_factors @ user)
-        scores += w.content * _z(row_sum(self.content, owned).astype(np.float32))
-        scores += w.newness * self.newness
+        scores = self.pool_factors @ user
+        scores *= w.als / _spread(scores, n)
+        rows = self.ease.position[owned]
+        rows = rows[rows >= 0]
+        if len(rows):
+            ease = self.ease.row_sum(rows)
+            scores[: len(ease)] += ease * (w.ease / _spread(ease, n))
+        if w.content:
+            content = row_sum(self.pool_content, owned)
+            scores += (content * (w.content / _spread(content, n))).astype(np.float32)
+        scores += self.pool_prior
         if w.substitute and len(owned):
             durable = owned[self.durable[owned] & (self.category[owned] >= 0)]
             if len(durable):
-                same = np.isin(self.category, self.category[durable])
-                scores -= w.substitute * same
+                scores[np.isin(self.pool_category, self.category[durable])] -= w.substitute
         result: np.ndarray = scores
         return result
 
     def score_matrix(self, owned: sp.csr_matrix, factors: np.ndarray) -> np.ndarray:
-        """Blended scores for many customers at once: rows of `owned` (binary) and factors."""
+        """Blended scores for many customers at once (-inf outside the pool)."""
         w = self.weights
-        scores = w.ease * _standardise(self.ease.score_matrix(owned))
-        scores += w.als * _standardise(factors @ self.als.item_factors.T)
-        scores += w.content * _standardise(np.asarray((owned @ self.content).todense()))
-        scores += w.newness * self.newness[None, :]
+        ease = np.zeros((owned.shape[0], len(self.pool)), dtype=np.float32)
+        ease[:, : len(self.ease.items)] = owned[:, self.ease.items] @ self.ease.weights
+        pooled = w.ease * _standardise(ease)
+        pooled += w.als * _standardise(factors @ self.pool_factors.T)
+        pooled += w.content * _standardise(np.asarray((owned @ self.pool_content).todense()))
+        pooled += self.pool_prior[None, :]
         if w.substitute:
-            scores -= w.substitute * self.substitutes(owned)
+            pooled -= w.substitute * self.substitutes(owned)[:, self.pool]
+        scores = np.full(owned.shape, -np.inf, dtype=np.float32)
+        scores[:, self.pool] = pooled
         return scores
 
     def substitutes(self, owned: sp.csr_matrix) -> np.ndarray:
@@ -90,6 +116,43 @@ class CrossSell:
         result[:, has] = owns[:, self.category[has]]
         return result
 
+    @cached_property
+    def pool_factors(self) -> np.ndarray:
+        result: np.ndarray = np.ascontiguousarray(self.als.item_factors[self.pool])
+        return result
+
+    @cached_property
+    def pool_prior(self) -> np.ndarray:
+        """The weighted newness prior of the pool, the same for every customer."""
+        result: np.ndarray = (self.weights.newness * self.newness[self.pool]).astype(np.float32)
+        return result
+
+    @cached_property
+    def pool_category(self) -> np.ndarray:
+        result: np.ndarray = self.category[self.pool]
+        return result
+
+    @cached_property
+    def pool_content(self) -> sp.csr_matrix:
+        """Name similarity with the columns in pool order (items outside dropped)."""
+        return self.content[:, self.pool].tocsr()
+
+    @cached_property
+    def pool_position(self) -> np.ndarray:
+        """Item index → position in the pool, or -1 outside it."""
+        position = np.full(len(self.category), -1, dtype=np.int64)
+        position[self.pool] = np.arange(len(self.pool))
+        return position
+
+
+def candidate_pool(
+    ease_items: np.ndarray, first_sold: np.ndarray, now: int, days: float
+) -> np.ndarray:
+    """EASE's items, then items first sold within `days` of `now` or never sold."""
+    recent = first_sold >= now - days * 86_400
+    extra = np.flatnonzero(recent & ~np.isin(np.arange(len(first_sold)), ease_items))
+    return np.concatenate([ease_items.astype(np.int64), extra.astype(np.int64)])
+
 
 def _standardise(scores: np.ndarray) -> np.ndarray:
     """Each row to mean 0 and standard deviation 1 (a constant row becomes 0)."""
@@ -100,12 +163,11 @@ def _standardise(scores: np.ndarray) -> np.ndarray:
     return result
 
 
-def _z(scores: np.ndarray) -> np.ndarray:
-    """One vector to mean 0 and standard deviation 1 (`_standardise` for one row, faster)."""
-    centred = scores - scores.mean()
-    spread = float(np.sqrt(centred @ centred / max(len(centred), 1)))
-    result: np.ndarray = centred / spread if spread > 0 else centred * 0
-    return result
+def _spread(values: np.ndarray, n: int) -> float:
+    """Standard deviation of `values` padded with zeros to length n (1.0 if it is 0)."""
+    total, squares = float(values.sum()), float(values @ values)
+    variance = squares / n - (total / n) ** 2
+    return float(np.sqrt(variance)) if variance > 1e-12 else 1.0
 
 
 def standardised_newness(

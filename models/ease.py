@@ -5,11 +5,14 @@ most bought items; the rest of the catalog is left to the other scorers. On the
 Online Retail data every item fits.
 """
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import scipy.linalg as sl
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 
 @dataclass(frozen=True)
@@ -26,8 +29,17 @@ class Ease:
         rows = self.position[history_items]
         rows = rows[rows >= 0]
         if len(rows):
-            scores[self.items] = self.weights[rows].sum(axis=0)
+            scores[self.items] = self.row_sum(rows)
         return scores
+
+    def row_sum(self, rows: np.ndarray, chunk: int = 256) -> np.ndarray:
+        """Sum of some rows of `weights`, a chunk at a time: a wholesale customer with
+        thousands of items must not copy thousands of rows at once."""
+        total = self.weights[rows[:chunk]].sum(axis=0)
+        for start in range(chunk, len(rows), chunk):
+            total += self.weights[rows[start : start + chunk]].sum(axis=0)
+        result: np.ndarray = total
+        return result
 
     def score_matrix(self, matrix: sp.csr_matrix) -> np.ndarray:
         """Scores for every row of a customer x item matrix at once (evaluation)."""
@@ -49,9 +61,26 @@ def fit_ease(matrix: sp.csr_matrix, lam: float = 500.0, max_items: int = 5000) -
     items = np.sort(np.argsort(-counts, kind="stable")[:max_items]).astype(np.int32)
     items = items[counts[items] > 0]
     sub = matrix[:, items]
-    gram = (sub.T @ sub).toarray().astype(np.float64)
+    gram = (sub.T @ sub).toarray().astype(np.float32)
     gram[np.diag_indices_from(gram)] += lam
-    inverse = np.linalg.inv(gram)
+    inverse = _spd_inverse(gram)
     weights = inverse / -np.diag(inverse)
     np.fill_diagonal(weights, 0.0)
     return Ease(items, weights.astype(np.float32), matrix.shape[1])
+
+
+def _spd_inverse(gram: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix, by Cholesky (LAPACK potrf/potri).
+
+    Twice as fast as a general inverse, and float32 is accurate enough here (the
+    ridge `lam` keeps the matrix well conditioned). Uses every core for the duration:
+    the rest of training keeps BLAS to one thread for implicit's sake.
+    """
+    with threadpool_limits(os.cpu_count() or 1):
+        factor, info = sl.lapack.spotrf(gram, lower=1, overwrite_a=1)
+        if info == 0:
+            inverse, info = sl.lapack.spotri(factor, lower=1, overwrite_c=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE gram matrix is not positive definite (info {info})")
+    full: np.ndarray = np.tril(inverse) + np.tril(inverse, -1).T
+    return full

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from models.als import fit_als
 from models.baskets import Baskets, fit_baskets
-from models.crosssell import CrossSell, Weights, standardised_newness
+from models.crosssell import CrossSell, Weights, candidate_pool, standardised_newness
 from models.ease import fit_ease
 from models.history import History, customer_items, first_sold
 from models.popularity import Popular, buyers, fit_popular, newness
@@ -80,13 +80,15 @@ def fit_engine(
         params.iterations,
         params.seed,
     )
+    ease = fit_ease(weighted, params.ease_lambda, params.ease_max_items)
     cross_sell = CrossSell(
-        ease=fit_ease(weighted, params.ease_lambda, params.ease_max_items),
+        ease=ease,
         als=als,
         content=similar_by_name(items.names, params.content_neighbours),
         newness=standardised_newness(newness(sold, now, params.newness_days)),
         category=items.category.astype(np.int32),
         durable=~(items.consumable | (cycles.item_cycle > 0)),
+        pool=candidate_pool(ease.items, sold, now, params.newness_days),
         weights=params.weights,
     )
     return Engine(

@@ -45,9 +45,13 @@ def fit_cycles(
     median: a rhythm, not two random re-buys. Purchases on one day count once.
     """
     known = history.known
-    day = known.time // DAY
-    key = np.unique(np.stack([known.customer, known.item, day], axis=1), axis=0)
-    times = _first_time_per_day(known, key)
+    if not len(known):
+        empty = np.zeros(0, np.int32)
+        no_cycle = np.zeros(history.n_items, np.float32)
+        return Cycles(
+            empty, empty, empty.astype(np.float32), empty.astype(np.int64), empty, no_cycle
+        )
+    key, times = _purchase_days(known)
     same_pair = (key[1:, 0] == key[:-1, 0]) & (key[1:, 1] == key[:-1, 1])
     gaps = np.where(same_pair, (times[1:] - times[:-1]) / DAY, np.nan)
     pair_start = np.flatnonzero(np.r_[True, ~same_pair])
@@ -74,14 +78,24 @@ def fit_cycles(
     )
 
 
-def _first_time_per_day(history: History, key: np.ndarray) -> np.ndarray:
-    """The earliest purchase time of each (customer, item, day) in `key` order."""
-    order = np.lexsort((history.time, history.time // DAY, history.item, history.customer))
-    rows = np.stack(
-        [history.customer[order], history.item[order], history.time[order] // DAY], axis=1
-    )
-    first = np.r_[True, np.any(rows[1:] != rows[:-1], axis=1)]
-    return history.time[order][first]
+def _purchase_days(history: History) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (customer, item, day) rows, sorted, and the first purchase time of each.
+
+    One int64 key per line (customer, item, day packed together) sorts much faster
+    than rows of three columns.
+    """
+    day = history.time // DAY
+    first_day = int(day.min())
+    span = int(day.max()) - first_day + 1
+    pair = history.customer.astype(np.int64) * history.n_items + history.item
+    packed = pair * span + (day - first_day)
+    order = np.lexsort((history.time, packed))
+    packed = packed[order]
+    first = np.r_[True, packed[1:] != packed[:-1]]
+    packed, times = packed[first], history.time[order][first]
+    pairs = packed // span
+    key = np.stack([pairs // history.n_items, pairs % history.n_items, packed % span], axis=1)
+    return key, times
 
 
 def _grouped_median_spread(

@@ -10,6 +10,8 @@ import re
 import numpy as np
 import scipy.sparse as sp
 
+from models.sparse import top_per_row
+
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -41,22 +43,14 @@ def similar_by_name(names: list[str], k: int = 50, chunk: int = 1024) -> sp.csr_
 
 
 def _top_k_rows(left: sp.csr_matrix, right: sp.csc_matrix, k: int, chunk: int) -> sp.csr_matrix:
+    """Row-wise top-k of left @ right without the diagonal, a chunk of rows at a time."""
     n = left.shape[0]
-    k = min(k, max(n - 1, 0))
     parts = []
     for start in range(0, n, chunk):
-        block = (left[start : start + chunk] @ right).toarray()
-        block[np.arange(block.shape[0]), np.arange(start, start + block.shape[0])] = 0.0
-        if k == 0:
-            parts.append(sp.csr_matrix(block.shape, dtype=np.float32))
-            continue
-        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
-        values = np.take_along_axis(block, top, axis=1)
-        keep = values > 0
-        row_index = np.repeat(np.arange(block.shape[0]), k).reshape(-1, k)
-        parts.append(
-            sp.csr_matrix(
-                (values[keep], (row_index[keep], top[keep])), shape=block.shape, dtype=np.float32
-            )
+        block = (left[start : start + chunk] @ right).tocoo()
+        keep = (block.row + start != block.col) & (block.data > 0)
+        block = sp.csr_matrix(
+            (block.data[keep], (block.row[keep], block.col[keep])), shape=block.shape
         )
+        parts.append(top_per_row(block, k).astype(np.float32))
     return sp.vstack(parts).tocsr() if parts else sp.csr_matrix((0, 0), dtype=np.float32)

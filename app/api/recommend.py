@@ -36,7 +36,8 @@ def _registry(request: Request) -> Registry:
 
 
 def _json(answer: dict[str, Any]) -> Response:
-    return Response(json.dumps(answer, separators=(",", ":")), media_type="application/json")
+    body = json.dumps(answer, separators=(",", ":"), allow_nan=False)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

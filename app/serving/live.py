@@ -2,9 +2,11 @@
 
 Why polling by row id: the purchase table's id only grows, so "everything after the
 last id seen" is one indexed range read, whoever wrote the rows (the bulk API, the
-CLI, another worker). A background thread polls every few seconds; the ingestion
-API also polls right after it writes, so its own process sees new rows at once.
-Requests never touch the database for this.
+CLI, another worker). Concurrent transactions can commit ids out of order, so each
+poll re-reads a window of ids below the newest one and skips the ids already seen.
+A background thread polls every few seconds; the ingestion API also polls right after
+it writes, so its own process sees new rows at once. Requests never touch the
+database for this.
 """
 
 import threading
@@ -16,21 +18,27 @@ from sqlalchemy import Engine, text
 
 from app.training.data import epoch
 
+OVERLAP = 10_000  # ids re-read below the newest seen, for late commits
+
 
 @dataclass
 class Recent:
-    """One customer's sale lines since training: item indexes and times (seconds)."""
+    """One customer's sale lines since training: (item index, time in seconds).
 
-    items: list[int] = field(default_factory=list)
-    times: list[int] = field(default_factory=list)
+    One list of pairs, appended whole, so a reader never sees half a line.
+    """
+
+    lines: list[tuple[int, int]] = field(default_factory=list)
 
 
 class LivePurchases:
-    """Sale lines newer than `last_id`, by external customer id."""
+    """Sale lines newer than the training snapshot, by external customer id."""
 
     def __init__(self, item_db_ids: np.ndarray, last_id: int) -> None:
         self.item_db_ids = item_db_ids
-        self.last_id = last_id
+        self.trained_until_id = last_id
+        self.newest_id = last_id
+        self.seen: set[int] = set()
         self.by_customer: dict[str, Recent] = defaultdict(Recent)
         self.lock = threading.Lock()
 
@@ -39,26 +47,28 @@ class LivePurchases:
         return self.by_customer.get(customer_id)
 
     def poll(self, engine: Engine, limit: int = 50_000) -> int:
-        """Read new sale lines into memory; returns how many were read."""
+        """Read new sale lines into memory; returns how many new ones were read."""
         with self.lock, engine.connect() as conn:
+            start = max(self.trained_until_id, self.newest_id - OVERLAP)
             at = epoch("p.purchased_at", conn.dialect.name)
             rows = conn.execute(
                 text(
                     f"SELECT p.id, c.customer_id, p.item_id, {at} FROM purchase p "
                     "JOIN customer c ON c.id = p.customer_id "
-                    "WHERE p.id > :last AND p.kind = 'sale' ORDER BY p.id LIMIT :limit"
+                    "WHERE p.id > :start AND p.kind = 'sale' ORDER BY p.id LIMIT :limit"
                 ),
-                {"last": self.last_id, "limit": limit},
+                {"start": start, "limit": limit},
             ).all()
-            if not rows:
+            fresh = [r for r in rows if r[0] not in self.seen]
+            if not fresh:
                 return 0
-            db_ids = np.array([r[2] for r in rows], dtype=np.int64)
+            db_ids = np.array([r[2] for r in fresh], dtype=np.int64)
             index = np.searchsorted(self.item_db_ids, db_ids).clip(0, len(self.item_db_ids) - 1)
             known = self.item_db_ids[index] == db_ids if len(self.item_db_ids) else db_ids < 0
-            for (_, customer, _, when), item, ok in zip(rows, index, known, strict=True):
-                if ok:
-                    recent = self.by_customer[customer]
-                    recent.items.append(int(item))
-                    recent.times.append(int(when))
-            self.last_id = int(rows[-1][0])
-            return len(rows)
+            for (row_id, customer, _, when), item, ok in zip(fresh, index, known, strict=True):
+                self.seen.add(int(row_id))
+                if ok:  # items added after training are unknown to the model until the next
+                    self.by_customer[customer].lines.append((int(item), int(when)))
+            self.newest_id = max(self.newest_id, int(rows[-1][0]))
+            self.seen = {i for i in self.seen if i > self.newest_id - 2 * OVERLAP}
+            return len(fresh)

@@ -34,32 +34,42 @@ class Reasons:
         code = int(self.vocab.items.category[item])
         return self.vocab.categories[code] if code >= 0 else None
 
-    def bought_together(self, item: int, anchors: np.ndarray) -> Reason | None:
-        """The anchor most often in the same order as `item`, with support and confidence.
+    def bought_together(self, items: np.ndarray, anchors: np.ndarray) -> list[Reason | None]:
+        """Per item, the anchor most often in the same order with it (support, confidence).
 
         `anchors` is a boolean mask over the catalog (the customer's items or the basket).
+        One gather over the rules of all items at once, not a loop over rules.
         """
-        start, end = self.rules_in.indptr[item], self.rules_in.indptr[item + 1]
-        antecedents = self.rules_in.indices[start:end]
+        indptr = self.rules_in.indptr
+        starts, lengths = indptr[items], indptr[items + 1] - indptr[items]
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        offsets += np.arange(int(lengths.sum()))
+        antecedents = self.rules_in.indices[offsets]
+        which = np.repeat(np.arange(len(items)), lengths)
         mine = anchors[antecedents]
-        if not mine.any():
-            return None
-        antecedents, support = antecedents[mine], self.rules_in.data[start:end][mine]
-        confidence = support / np.maximum(self.item_orders[antecedents], 1)
-        best = int(np.argmax(confidence))
-        anchor, orders = int(antecedents[best]), int(self.item_orders[antecedents[best]])
-        share = float(confidence[best])
-        return {
-            "kind": "bought_together",
-            "text": f"bought together with {self.name(anchor)} in {share:.0%} "
-            f"of the {orders:,} orders that contain it",
-            "evidence": {
-                "item_id": self.vocab.item_ids[anchor],
-                "orders_with_both": int(support[best]),
-                "orders_with_item": orders,
-                "confidence": round(share, 4),
-            },
-        }
+        antecedents, which = antecedents[mine], which[mine]
+        support = self.rules_in.data[offsets][mine]
+        orders = np.maximum(self.item_orders[antecedents], 1)
+        confidence = support / orders
+        ranked = np.lexsort((-confidence, which))
+        first = (
+            ranked[np.r_[True, which[ranked][1:] != which[ranked][:-1]]] if len(ranked) else ranked
+        )
+        found: list[Reason | None] = [None] * len(items)
+        for best in first.tolist():
+            anchor, share = int(antecedents[best]), float(confidence[best])
+            found[int(which[best])] = {
+                "kind": "bought_together",
+                "text": f"bought together with {self.name(anchor)} in {share:.0%} "
+                f"of the {int(orders[best]):,} orders that contain it",
+                "evidence": {
+                    "item_id": self.vocab.item_ids[anchor],
+                    "orders_with_both": int(support[best]),
+                    "orders_with_item": int(orders[best]),
+                    "confidence": round(share, 4),
+                },
+            }
+        return found
 
     def also_bought(self, items: np.ndarray, owned: np.ndarray) -> list[Reason | None]:
         """Per item, the owned item whose buyers most distinctly buy it too (EASE weight)."""
@@ -87,17 +97,21 @@ class Reasons:
             )
         return found
 
-    def new(self, item: int) -> Reason | None:
-        """First sold recently, relative to the newest purchase the model saw."""
-        first = int(self.engine.first_sold[item])
-        days = (self.engine.trained_until - first) // DAY
-        if first == np.iinfo(np.int64).max or days > NEW_DAYS:
-            return None
-        return {
-            "kind": "new",
-            "text": f"new in the range: first sold {days} days ago",
-            "evidence": {"days_since_first_sale": int(days)},
-        }
+    def new(self, items: np.ndarray) -> list[Reason | None]:
+        """Per item: first sold recently, relative to the newest purchase the model saw."""
+        first = self.engine.first_sold[items]
+        sold = first < np.iinfo(np.int64).max
+        days = np.where(sold, (self.engine.trained_until - first) // DAY, NEW_DAYS + 1)
+        return [
+            {
+                "kind": "new",
+                "text": f"new in the range: first sold {d} days ago",
+                "evidence": {"days_since_first_sale": d},
+            }
+            if d <= NEW_DAYS
+            else None
+            for d in days.tolist()
+        ]
 
     def cycle(self, cycle_days: float, last: int, due: int, now: int) -> Reason:
         since = max(now - last, 0) // DAY
@@ -124,12 +138,13 @@ class Reasons:
         }
 
     def in_category(self, item: int) -> Reason:
-        category = self.category(item) or "its category"
-        return {
-            "kind": "category",
-            "text": f"new in {category}, which customers like you buy",
-            "evidence": {"category": self.category(item)},
-        }
+        category = self.category(item)
+        text = (
+            f"new in {category}, which customers like you buy"
+            if category
+            else "new in the range: not sold yet"
+        )
+        return {"kind": "category", "text": text, "evidence": {"category": category}}
 
     def similar(self, item: int, anchor: int, similarity: float, how: str) -> Reason:
         text = (

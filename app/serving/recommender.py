@@ -58,6 +58,13 @@ class Recommender:
         norms = np.linalg.norm(factors, axis=1)
         self.unit = factors / np.where(norms > 0, norms, 1.0)[:, None]
         self.rules_conf = engine.baskets.confidence().tocsr()
+        customers = len(vocab.customer_ids)
+        self.cycle_rows = np.searchsorted(engine.cycles.customer, np.arange(customers + 1))
+        pool_category = engine.cross_sell.pool_category
+        cold = self.cold[engine.cross_sell.pool]
+        self.cold_pos = np.flatnonzero(cold & (pool_category >= 0))
+        self.warm_pos = np.flatnonzero(~cold & (pool_category >= 0))
+        self.warm_count = np.bincount(pool_category[self.warm_pos], minlength=len(vocab.categories))
 
     # ---- lookups -------------------------------------------------------------------------
 
@@ -78,9 +85,10 @@ class Recommender:
                 self.engine.owned.indptr[row] : self.engine.owned.indptr[row + 1]
             ].astype(np.int64)
         recent = self.live.recent(customer_id) if customer_id else None
-        if recent and recent.items:
-            owned = np.union1d(owned, np.array(recent.items, dtype=np.int64))
-        return Customer(row, owned, bool(recent and recent.items))
+        lines = list(recent.lines) if recent else []
+        if lines:
+            owned = np.union1d(owned, np.array([item for item, _ in lines], dtype=np.int64))
+        return Customer(row, owned, bool(lines))
 
     # ---- personal cross-sell -------------------------------------------------------------
 
@@ -95,28 +103,25 @@ class Recommender:
         scores = self._personal_scores(customer)
         allowed[customer.owned] = False
         allowed[[d["index"] for d in due]] = False
-        picks = _top(scores, allowed, filters.limit - len(due))
+        pool = self.engine.cross_sell.pool
+        top = _top(scores, allowed[pool], filters.limit - len(due))
         items = [self._due_item(d, now) for d in due]
-        items += self._personal_items(picks, scores, customer.owned)
+        items += self._personal_items(pool[top], scores[top], customer.owned)
         return self._answer(customer_id, "personal", items)
 
     def _personal_scores(self, customer: Customer) -> np.ndarray:
-        """The blend; new items borrow the mean score of their category's sold items."""
+        """The blend over the pool; new items borrow the mean of their category's sold items."""
         cross_sell = self.engine.cross_sell
         factors = None
         if customer.row is not None and not customer.recent:
             factors = cross_sell.als.user_factors[customer.row]
-        scores = cross_sell.score(customer.owned, factors)
-        category = self.vocab.items.category
-        cold = self.cold & (category >= 0)
-        if cold.any():
-            warm = ~self.cold & (category >= 0)
-            n = len(self.vocab.categories)
-            total = np.bincount(category[warm], scores[warm], minlength=n)
-            count = np.bincount(category[warm], minlength=n)
-            mean = np.where(count > 0, total / np.maximum(count, 1), -np.inf)
-            scores = scores.copy()
-            scores[cold] = mean[category[cold]] - 1e-3
+        scores = cross_sell.score_pool(customer.owned, factors)
+        if len(self.cold_pos):
+            category = cross_sell.pool_category
+            warm = self.warm_pos
+            total = np.bincount(category[warm], scores[warm], minlength=len(self.warm_count))
+            mean = np.where(self.warm_count > 0, total / np.maximum(self.warm_count, 1), -np.inf)
+            scores[self.cold_pos] = mean[category[self.cold_pos]] - 1e-3
         return scores
 
     def _due(
@@ -124,10 +129,11 @@ class Recommender:
     ) -> list[dict[str, Any]]:
         """Repurchase-cycle items due now, the most overdue first."""
         cycles = self.engine.cycles
-        part = cycles.of(customer.row) if customer.row is not None else slice(0, 0)
+        row = customer.row
+        part = slice(*self.cycle_rows[row : row + 2]) if row is not None else slice(0, 0)
         items, cycle, last = cycles.item[part], cycles.cycle[part], cycles.last[part]
         recent = self.live.recent(customer_id)
-        if recent and recent.items:
+        if recent and recent.lines:
             items, cycle, last = _with_recent(items, cycle, last, recent, cycles.item_cycle)
         due_at = last + (cycle * DAY).astype(np.int64)
         window = cycle * DAY
@@ -148,7 +154,7 @@ class Recommender:
     # ---- cold start ----------------------------------------------------------------------
 
     def _cold_start(
-        self, customer_id: str, row: int | None, allowed: np.ndarray, limit: int
+        self, customer_id: str | None, row: int | None, allowed: np.ndarray, limit: int
     ) -> Answer:
         """Popular among the customer's group if it is big enough, else overall."""
         popular = self.engine.popular
@@ -254,10 +260,13 @@ class Recommender:
         allowed = self.facts.mask(filters)
         allowed[owned] = False
         if not len(owned):
-            answer = self._cold_start(customer_id or "", customer.row, allowed, filters.limit)
+            answer = self._cold_start(customer_id, customer.row, allowed, filters.limit)
             answer.update(unknown_items=unknown)
             return answer
         scores = self.engine.cross_sell.score(owned)
+        outside = np.isinf(scores)
+        if outside.any() and not outside.all():
+            scores[outside] = scores[~outside].min()  # rules may still reach the long tail
         if len(basket):
             rules = row_sum(self.rules_conf, basket).astype(np.float32)
             if rules.std() > 0:
@@ -282,10 +291,10 @@ class Recommender:
         """Suggestions with reasons; new items (no sales yet) came through their category."""
         reasons = self._personal_reasons(picks, owned)
         return [
-            self._item(i, float(scores[i]), "category", [self.reasons.in_category(i)])
+            self._item(i, score, "category", [self.reasons.in_category(i)])
             if self.cold[i]
-            else self._item(i, float(scores[i]), "personal", found)
-            for i, found in zip(picks.tolist(), reasons, strict=True)
+            else self._item(i, score, "personal", found)
+            for i, score, found in zip(picks.tolist(), scores.tolist(), reasons, strict=True)
         ]
 
     def _personal_reasons(
@@ -295,18 +304,12 @@ class Recommender:
         if anchors is None:
             anchors = np.zeros(len(self.cold), dtype=bool)
             anchors[owned] = True
+        together = self.reasons.bought_together(picks, anchors)
         also = self.reasons.also_bought(picks, owned)
+        new = self.reasons.new(picks)
         found = []
-        for item, also_bought in zip(picks.tolist(), also, strict=True):
-            reasons = [
-                r
-                for r in (
-                    self.reasons.bought_together(item, anchors),
-                    also_bought,
-                    self.reasons.new(item),
-                )
-                if r
-            ]
+        for item, *candidates in zip(picks.tolist(), together, also, new, strict=True):
+            reasons = [r for r in candidates if r]
             if not reasons:
                 buyers = int(self.engine.buyers[item])
                 reasons.append(self.reasons.popular(item, buyers, None, 0))
@@ -342,14 +345,13 @@ class Recommender:
 
 def _top(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
     """Indexes of the k best allowed scores, best first."""
-    candidates = np.flatnonzero(allowed)
-    if k <= 0 or not len(candidates):
+    allowed = allowed & np.isfinite(scores)  # a new item in a category nobody buys: no score
+    k = min(k, int(np.count_nonzero(allowed)))
+    if k <= 0:
         return np.empty(0, dtype=np.int64)
-    values = scores[candidates]
-    if len(candidates) > k:
-        part = np.argpartition(-values, k - 1)[:k]
-        candidates, values = candidates[part], values[part]
-    return candidates[np.argsort(-values, kind="stable")]
+    masked = np.where(allowed, scores, -np.inf)
+    part = np.argpartition(masked, len(masked) - k)[len(masked) - k :]
+    return part[np.argsort(-masked[part], kind="stable")]
 
 
 def _with_recent(
@@ -357,8 +359,9 @@ def _with_recent(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cycles with purchases since training: newer `last`, and new cycle items."""
     items, cycle, last = items.copy(), cycle.copy(), last.copy()
-    new_items = np.array(recent.items, dtype=np.int64)
-    new_times = np.array(recent.times, dtype=np.int64)
+    lines = list(recent.lines)  # a copy: the poller may append meanwhile
+    new_items = np.array([item for item, _ in lines], dtype=np.int64)
+    new_times = np.array([when for _, when in lines], dtype=np.int64)
     position = {int(i): n for n, i in enumerate(items)}
     newest: dict[int, int] = {}
     for item, when in zip(new_items.tolist(), new_times.tolist(), strict=True):

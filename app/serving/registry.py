@@ -5,6 +5,7 @@ that object, so a new model never mixes with the old one inside an answer, and n
 lock sits on the request path.
 """
 
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy import Engine
 from app.errors import Unavailable
 from app.serving.live import LivePurchases
 from app.serving.recommender import Recommender
-from app.training.train import load, newest
+from app.training.train import artifacts, load
 from models.artifact import ArtifactError
 
 log = logging.getLogger("nextbest")
@@ -26,6 +27,7 @@ class Registry:
     def __init__(self, model_dir: Path, engine: Engine) -> None:
         self.model_dir, self.engine = model_dir, engine
         self.current: Recommender | None = None
+        self.failed: set[str] = set()
         self.lock = threading.Lock()
 
     def get(self) -> Recommender:
@@ -48,17 +50,25 @@ class Registry:
                 pass
 
     def _load_newer(self) -> None:
-        path = newest(self.model_dir)
-        if path is None or (self.current is not None and self.current.version >= path.name):
+        """Load the newest artifact that loads; one that failed is not tried again."""
+        current = self.current.version if self.current else ""
+        for path in artifacts(self.model_dir):
+            if path.name <= current:
+                return
+            if path.name in self.failed:
+                continue
+            try:
+                model, manifest = load(path)
+            except (ArtifactError, KeyError, ValueError, OSError) as exc:
+                log.error("cannot load model %s, trying an older one: %s", path, exc)
+                self.failed.add(path.name)
+                continue
+            live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
+            self.current = Recommender(model, manifest, live)
+            gc.collect()
+            gc.freeze()  # the model's objects never die: keep them out of GC passes
+            log.info("serving model %s", manifest["version"])
             return
-        try:
-            model, manifest = load(path)
-        except (ArtifactError, KeyError, ValueError) as exc:
-            log.error("cannot load model %s: %s", path, exc)
-            return
-        live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
-        self.current = Recommender(model, manifest, live)
-        log.info("serving model %s", manifest["version"])
 
 
 class Refresher:

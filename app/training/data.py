@@ -7,7 +7,7 @@ the join, and ids map to indexes with one searchsorted.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,29 +50,31 @@ def epoch(column: str, dialect: str) -> str:
     if dialect == "sqlite":
         return f"CAST(strftime('%s', {column}) AS INTEGER)"
     if dialect == "postgresql":
-        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
     return f"TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', {column})"
 
 
 def load_snapshot(engine: Engine) -> Snapshot:
-    """Everything training needs, read in one transaction."""
+    """Everything training needs: lines up to the newest purchase id at the start."""
     with engine.connect() as conn:
+        last_id = int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM purchase")).scalar_one())
         items = _items(conn)
         customers = _customers(conn)
-        lines, last_id = _sale_lines(conn)
+        sales = _lines(conn, "sale", last_id)
+        returns = _lines(conn, "return", last_id)
     item_db_ids, item_ids, names, category, categories, price, active, fee, consumable = items
     customer_db_ids, customer_ids, group, groups = customers
-    line_item = np.searchsorted(item_db_ids, lines["item"])
-    keep = ~fee[line_item]
-    known = lines["customer"] >= 0
-    customer = np.full(len(line_item), NO_CUSTOMER, dtype=np.int32)
-    customer[known] = np.searchsorted(customer_db_ids, lines["customer"][known])
-    _, order = np.unique(lines["order"], return_inverse=True)
+    item, known_item = _index(item_db_ids, sales["item"])
+    customer, known_customer = _index(customer_db_ids, sales["customer"])
+    anonymous = sales["customer"] < 0
+    keep = known_item & (known_customer | anonymous) & ~_returned(sales, returns)
+    keep[known_item] &= ~fee[item[known_item]]
+    _, order = np.unique(sales["order"][keep], return_inverse=True)
     history = History(
-        customer[keep],
-        line_item[keep].astype(np.int32),
-        order.astype(np.int32)[keep],
-        lines["time"][keep],
+        np.where(anonymous, NO_CUSTOMER, customer)[keep].astype(np.int32),
+        item[keep].astype(np.int32),
+        order.astype(np.int32),
+        sales["time"][keep],
         len(customer_ids),
         len(item_ids),
     )
@@ -90,6 +92,44 @@ def load_snapshot(engine: Engine) -> Snapshot:
         last_purchase_id=last_id,
     )
     return Snapshot(history, vocab)
+
+
+def _index(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of `ids` in `sorted_ids`, and whether each was found there.
+
+    A line can name a row created after that table was read (an import running during
+    training): such lines are dropped, not mapped to a neighbour.
+    """
+    position = np.searchsorted(sorted_ids, ids).clip(0, max(len(sorted_ids) - 1, 0))
+    found = sorted_ids[position] == ids if len(sorted_ids) else np.zeros(len(ids), bool)
+    return position, found
+
+
+def _returned(sales: dict[str, np.ndarray], returns: dict[str, np.ndarray]) -> np.ndarray:
+    """Sale lines that were returned: in the same order, or every line of the pair.
+
+    A return in its own order (Online Retail's "C" invoices) cannot be matched to one
+    sale, so a customer's (customer, item) pair drops out once there are as many return
+    lines as sale lines of it: what they bought and kept is what they own.
+    """
+    same_order = np.isin(
+        _key(sales["order"], sales["item"]), _key(returns["order"], returns["item"])
+    )
+    sale_pair = _key(sales["customer"], sales["item"])
+    pairs, sold = np.unique(sale_pair, return_counts=True)
+    known = returns["customer"] >= 0
+    given = np.unique(_key(returns["customer"][known], returns["item"][known]), return_counts=True)
+    back = dict(zip(given[0].tolist(), given[1].tolist(), strict=True))
+    kept_nothing = [
+        p for p, n in zip(pairs.tolist(), sold.tolist(), strict=True) if back.get(p, 0) >= n
+    ]
+    whole_pair = np.isin(sale_pair, kept_nothing) & (sales["customer"] >= 0)
+    return same_order | whole_pair
+
+
+def _key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One int64 per (first, second) pair; item ids stay below 2**31."""
+    return first.astype(np.int64) * (1 << 31) + second.astype(np.int64)
 
 
 def _items(conn: Connection) -> tuple[Any, ...]:
@@ -113,7 +153,7 @@ def _customers(conn: Connection) -> tuple[np.ndarray, list[str], np.ndarray, lis
         text("SELECT id, customer_id, country, attributes FROM customer ORDER BY id")
     ).all()
     db_ids = np.array([r[0] for r in rows], dtype=np.int64)
-    labels = [_group_label(r[2], _json(r[3]).get("segment")) for r in rows]
+    labels = [_group_label(r[2], _segment(r[3])) for r in rows]
     groups, group = _factorize(labels)
     return db_ids, [r[1] for r in rows], group, groups
 
@@ -125,29 +165,62 @@ def _group_label(country: str | None, segment: Any) -> str | None:
     return "/".join(str(part) for part in (country, segment) if part)
 
 
-def _sale_lines(conn: Connection) -> tuple[dict[str, np.ndarray], int]:
-    """Sale lines not returned: internal customer (-1 anonymous), item, order, time."""
-    at = epoch("p.purchased_at", conn.dialect.name)
-    result = conn.execution_options(stream_results=True).execute(
-        text(
-            f"SELECT p.id, COALESCE(p.customer_id, -1), p.item_id, p.order_id, {at} "
-            "FROM purchase p LEFT JOIN purchase r ON r.order_id = p.order_id "
-            "AND r.item_id = p.item_id AND r.kind = 'return' "
-            "WHERE p.kind = 'sale' AND r.id IS NULL"
-        )
+def _lines(conn: Connection, kind: str, last_id: int) -> dict[str, np.ndarray]:
+    """Purchase lines of one kind as arrays: customer (-1 anonymous), item, order, time.
+
+    Read with the driver's own cursor, a chunk at a time, each chunk turned into arrays
+    at once. Orders become int64 hashes of their ids: only equality matters.
+    """
+    dialect = conn.dialect.name
+    at = "purchased_at" if dialect == "sqlite" else epoch("purchased_at", dialect)
+    sql = (
+        f"SELECT COALESCE(customer_id, -1), item_id, order_id, {at} FROM purchase "
+        f"WHERE kind = '{kind}' AND id <= {int(last_id)}"
     )
-    parts: list[Sequence[Any]] = []
-    while chunk := result.fetchmany(CHUNK):
-        parts.extend(chunk)
-    columns = list(zip(*parts, strict=True)) if parts else [(), (), (), (), ()]
-    ids = np.array(columns[0], dtype=np.int64)
-    lines = {
-        "customer": np.array(columns[1], dtype=np.int64),
-        "item": np.array(columns[2], dtype=np.int64),
-        "order": np.array(columns[3], dtype=str),
-        "time": np.array(columns[4], dtype=np.int64),
-    }
-    return lines, int(ids.max()) if len(ids) else 0
+    parts: list[list[np.ndarray]] = []
+    for chunk in _stream(conn, sql):
+        block = np.array(chunk, dtype=object)  # one 2-D conversion beats zip(*rows)
+        parts.append(
+            [
+                block[:, 0].astype(np.int64),
+                block[:, 1].astype(np.int64),
+                np.fromiter(map(hash, block[:, 2]), dtype=np.int64, count=len(block)),
+                _seconds(block[:, 3]),
+            ]
+        )
+    names = ("customer", "item", "order", "time")
+    if not parts:
+        return {name: np.zeros(0, dtype=np.int64) for name in names}
+    columns = zip(*parts, strict=True)
+    return {name: np.concatenate(column) for name, column in zip(names, columns, strict=True)}
+
+
+def _stream(conn: Connection, sql: str) -> Iterator[Sequence[Any]]:
+    """Chunks of rows from the DBAPI cursor (server-side on PostgreSQL and MySQL)."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    if conn.dialect.name == "postgresql":
+        cursor = dbapi.cursor(name="nextbest_training")
+    elif conn.dialect.name in ("mysql", "mariadb"):
+        import pymysql.cursors
+
+        cursor = dbapi.cursor(pymysql.cursors.SSCursor)
+    else:
+        cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql)
+        while chunk := cursor.fetchmany(CHUNK):
+            yield chunk
+    finally:
+        cursor.close()
+
+
+def _seconds(values: np.ndarray) -> np.ndarray:
+    """Epoch seconds from integers, or from SQLite's 'YYYY-MM-DD HH:MM:SS[.ffffff]' text."""
+    if len(values) and isinstance(values[0], str):
+        stamps = values.astype("datetime64[us]").astype("datetime64[s]")
+        return stamps.astype(np.int64)
+    return values.astype(np.int64)
 
 
 def _factorize(values: list[str | None]) -> tuple[list[str], np.ndarray]:
@@ -155,6 +228,13 @@ def _factorize(values: list[str | None]) -> tuple[list[str], np.ndarray]:
     distinct = sorted({v for v in values if v})
     code = {v: i for i, v in enumerate(distinct)}
     return distinct, np.array([code.get(v, -1) if v else -1 for v in values], dtype=np.int32)
+
+
+def _segment(attributes: Any) -> Any:
+    """The `segment` attribute; text without the word is not even parsed (most rows)."""
+    if isinstance(attributes, str) and '"segment"' not in attributes:
+        return None
+    return _json(attributes).get("segment")
 
 
 def _json(value: Any) -> dict[str, Any]:

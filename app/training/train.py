@@ -24,6 +24,10 @@ from models.history import NO_CUSTOMER
 FORMAT = "nextbest-cross-sell/1"
 
 
+class NothingToLearn(ValueError):
+    """The database holds no purchase history to train on."""
+
+
 @dataclass(frozen=True)
 class Model:
     """What an artifact holds: the fitted engine and the vocabularies to serve it."""
@@ -47,6 +51,11 @@ def train(engine: Engine, model_dir: Path, params: Params | None = None) -> Trai
     timings: dict[str, float] = {}
     start = time.perf_counter()
     snapshot = load_snapshot(engine)
+    if not len(snapshot.history.known):
+        raise NothingToLearn(
+            "no sale lines of known customers to learn from: import purchases first "
+            "(nextbest import purchases FILE)"
+        )
     timings["read"] = time.perf_counter() - start
     fitted = fit(snapshot, params)
     timings["fit"] = time.perf_counter() - start - timings["read"]
@@ -98,9 +107,9 @@ def load(path: Path) -> tuple[Model, dict[str, Any]]:
     return artifact.unpack(Model, arrays, manifest["scalars"]), manifest
 
 
-def newest(model_dir: Path) -> Path | None:
-    """The newest complete artifact under model_dir (by version name), if any."""
+def artifacts(model_dir: Path) -> list[Path]:
+    """Complete artifacts under model_dir (the manifest is written last), newest first."""
     if not model_dir.is_dir():
-        return None
+        return []
     complete = [p for p in model_dir.iterdir() if (p / artifact.MANIFEST).is_file()]
-    return max(complete, key=lambda p: p.name, default=None)
+    return sorted(complete, key=lambda p: p.name, reverse=True)

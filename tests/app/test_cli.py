@@ -81,10 +81,12 @@ def test_demo_data_writes_every_table(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{t}.csv" for t in IMPORT_ORDER)
 
 
-def test_demo_imports_into_its_own_sqlite_and_prints_requests(
+def test_demo_imports_into_its_own_sqlite_trains_and_prints_requests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("NEXTBEST_DATABASE_URL", raising=False)
+    for variable in ("NEXTBEST_DATABASE_URL", "NEXTBEST_MODEL_DIR"):
+        monkeypatch.setenv(variable, "")  # restored (removed) after the test, whatever demo sets
+        monkeypatch.delenv(variable)
     get_settings.cache_clear()
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, ["demo", "--no-serve", "--customers", "200", "--port", "8123"])
@@ -93,11 +95,21 @@ def test_demo_imports_into_its_own_sqlite_and_prints_requests(
     imported = [line for line in result.output.splitlines() if "imported" in line]
     assert len(imported) == len(IMPORT_ORDER)
     assert all(line.endswith(" new, 0 rejected)") for line in imported), imported
-    assert "curl -s http://127.0.0.1:8123/healthz" in result.output
+    assert "curl -s 'http://127.0.0.1:8123/healthz'" in result.output
+    assert "/cross-sell?limit=5'" in result.output and "trained model" in result.output
+    (model,) = (tmp_path / "nextbest-demo" / "models").iterdir()
+    assert (model / "manifest.json").is_file()
     with sqlite3.connect(tmp_path / "nextbest-demo" / "nextbest.db") as conn:
         (customers,) = conn.execute("SELECT count(*) FROM customer").fetchone()
         (purchases,) = conn.execute("SELECT count(*) FROM purchase").fetchone()
     assert customers == 200 and purchases > 1000
+
+
+def test_train_on_an_empty_database_says_what_is_missing(database_url: str, tmp_path: Path) -> None:
+    code, output = nextbest(database_url, "train", "--model-dir", str(tmp_path / "models"))
+    assert code == 1
+    assert "no sale lines" in output and "import purchases" in output
+    assert not (tmp_path / "models").exists()
 
 
 def test_train_writes_an_artifact_and_evaluate_prints_the_table(

@@ -1,5 +1,7 @@
 """Artifacts round-trip without pickle and refuse altered files."""
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +42,16 @@ def test_an_altered_or_incomplete_artifact_is_refused(tmp_path: Path) -> None:
 def test_object_arrays_are_never_loaded(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         artifact.save(tmp_path / "v1", {"x": np.array([{"a": 1}], dtype=object)}, {})
+
+
+def test_an_artifact_holding_pickled_objects_is_refused_even_with_a_valid_checksum(
+    tmp_path: Path,
+) -> None:
+    """Loading never unpickles: an object array planted in the file stays unread."""
+    path = artifact.save(tmp_path / "v1", {"x": np.arange(3)}, {})
+    np.savez(path / artifact.ARRAYS, x=np.array([{"run": "code"}], dtype=object))
+    manifest = json.loads((path / artifact.MANIFEST).read_text())
+    manifest["sha256"] = hashlib.sha256((path / artifact.ARRAYS).read_bytes()).hexdigest()
+    (path / artifact.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        artifact.load(path)

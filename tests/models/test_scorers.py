@@ -99,7 +99,7 @@ def test_engine_prefers_a_complement_to_a_substitute() -> None:
 
 
 def test_fold_in_matches_the_trained_factors(blocks: tuple[History, Items, dict[int, int]]) -> None:
-    """A customer's folded-in factors give the same ranking as their trained factors."""
+    """A customer's folded-in factors are the ones training found for them."""
     history, items, _ = blocks
     engine = fit_engine(history, items, np.full(history.n_customers, -1), 0, Params(factors=8))
     als, owned = engine.cross_sell.als, engine.owned
@@ -107,4 +107,31 @@ def test_fold_in_matches_the_trained_factors(blocks: tuple[History, Items, dict[
         bought = owned.indices[owned.indptr[row] : owned.indptr[row + 1]]
         trained = als.item_factors @ als.user_factors[row]
         folded = als.item_factors @ als.fold_in(bought)
-        assert np.corrcoef(trained, folded)[0, 1] > 0.95
+        assert np.corrcoef(trained, folded)[0, 1] > 0.999
+        # implicit's last user step saw the item factors before their last update
+        assert np.allclose(als.fold_in(bought), als.user_factors[row], rtol=0.15, atol=0.05)
+
+
+def test_a_catalog_larger_than_the_pool_ranks_the_same_one_by_one_and_in_batch(
+    blocks: tuple[History, Items, dict[int, int]],
+) -> None:
+    """EASE covers the 20 most bought items: the pool holds those, nothing is scored outside."""
+    history, items, _ = blocks
+    params = Params(factors=8, ease_max_items=20, newness_days=0.001)
+    engine = fit_engine(history, items, np.full(history.n_customers, -1), 0, params)
+    cross_sell = engine.cross_sell
+    assert cross_sell.pool.tolist() == cross_sell.ease.items.tolist() and len(cross_sell.pool) == 20
+    owned = engine.owned
+    rows = np.arange(0, history.n_customers, 17)
+    batch = cross_sell.score_matrix(owned[rows], cross_sell.als.user_factors[rows])
+    for n, row in enumerate(rows):
+        bought = owned.indices[owned.indptr[row] : owned.indptr[row + 1]]
+        single = cross_sell.score(bought, cross_sell.als.user_factors[row])
+        assert np.isinf(single).sum() == history.n_items - 20
+        inside = np.isfinite(single)
+        assert np.array_equal(np.isfinite(batch[n]), inside)
+        assert np.allclose(
+            single[inside] - single[inside].mean(),
+            batch[n][inside] - batch[n][inside].mean(),
+            atol=1e-4,
+        )
