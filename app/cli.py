@@ -172,6 +172,10 @@ def train(
         Path | None, typer.Option(help="Where artifacts go; default $NEXTBEST_MODEL_DIR")
     ] = None,
     weighting: Annotated[Weighting, typer.Option(help="Confidence weights")] = Weighting.binary,
+    holdout_days: Annotated[
+        int,
+        typer.Option(min=0, help="Also score a fit without the last N days; metrics to manifest"),
+    ] = 0,
 ) -> None:
     """Train the cross-sell engine on the database and save a new model artifact."""
     from app.training.train import NothingToLearn
@@ -181,7 +185,9 @@ def train(
     params = Params(weighting=weighting.value)
     with _database() as engine:
         try:
-            result = run_training(engine, model_dir or get_settings().model_dir, params)
+            result = run_training(
+                engine, model_dir or get_settings().model_dir, params, holdout_days
+            )
         except NothingToLearn as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
@@ -191,6 +197,12 @@ def train(
         f"customers, {data['items']:,} items"
     )
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    if result.manifest["metrics"]:
+        metrics = result.manifest["metrics"]
+        typer.echo(
+            f"holdout of {metrics['holdout_days']} days, {metrics['customers']:,} customers: "
+            + ", ".join(f"{k} {metrics[k]:.4f}" for k in ("HR@10", "NDCG@10", "coverage"))
+        )
     typer.echo(f"model {result.manifest['version']} saved to {result.path} ({steps})")
 
 
@@ -329,16 +341,9 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the HTTP API (uvicorn); each worker loads the newest model at start."""
-    import uvicorn
+    from app.server import serve as run_server
 
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-    )
+    run_server(host, port, workers, access_log)
 
 
 def main() -> None:

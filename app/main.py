@@ -42,9 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     app.state.registry = Registry(settings.model_dir, app.state.engine)
     errors.install(app)
+    app.include_router(recommend.router)  # first: the hot routes are matched first
     app.include_router(health.router)
     app.include_router(ingest.router)
-    app.include_router(recommend.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

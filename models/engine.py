@@ -28,7 +28,7 @@ class Params:
     factors: int = 64
     regularization: float = 0.1
     alpha: float = 1.0
-    iterations: int = 8
+    iterations: int = 5
     ease_lambda: float = 500.0
     ease_max_items: int = 5000
     content_neighbours: int = 50
@@ -70,7 +70,7 @@ def fit_engine(
     owned = customer_items(history)
     weighted = owned if params.weighting == "binary" else customer_items(history, params.weighting)
     now = int(history.time.max()) if len(history) else 0
-    cycles = fit_cycles(history)
+    cycles = fit_cycles(history, only=items.consumable if items.consumable.any() else None)
     sold = first_sold(history)
     als = fit_als(
         weighted,

@@ -37,14 +37,21 @@ class Cycles:
 
 
 def fit_cycles(
-    history: History, max_spread: float = 0.5, min_item_intervals: int = 10, min_days: float = 2.0
+    history: History,
+    max_spread: float = 0.5,
+    min_item_intervals: int = 10,
+    min_days: float = 2.0,
+    only: np.ndarray | None = None,
 ) -> Cycles:
     """Median interval of each pair bought on 3+ distinct days, when regular enough.
 
     Regular means the intervals' interquartile range is at most `max_spread` x the
-    median: a rhythm, not two random re-buys. Purchases on one day count once.
+    median: a rhythm, not two random re-buys. Purchases on one day count once. `only`
+    (a mask over items) limits cycles to items the shop declared consumable.
     """
     known = history.known
+    if only is not None:
+        known = known.select(only[known.item])
     if not len(known):
         empty = np.zeros(0, np.int32)
         no_cycle = np.zeros(history.n_items, np.float32)

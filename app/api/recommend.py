@@ -4,13 +4,19 @@ Routes are thin: parse and validate, ask the current model, send its answer. Ans
 are dicts serialised once to JSON (the schemas in `app.api.answers` document them).
 """
 
-import json
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from app.api.answers import BasketAnswer, BasketRequest, CrossSellAnswer, RelatedAnswer
+from app.api.answers import (
+    BasketAnswer,
+    BasketRequest,
+    CrossSellAnswer,
+    CrossSellQuery,
+    RelatedAnswer,
+)
 from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.serving.filters import Filters
 from app.serving.registry import Registry
@@ -36,8 +42,7 @@ def _registry(request: Request) -> Registry:
 
 
 def _json(answer: dict[str, Any]) -> Response:
-    body = json.dumps(answer, separators=(",", ":"), allow_nan=False)
-    return Response(body, media_type="application/json")
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 @router.get(
@@ -47,15 +52,7 @@ def _json(answer: dict[str, Any]) -> Response:
     responses={200: {"model": CrossSellAnswer}, **RESPONSES},
 )
 async def cross_sell(
-    request: Request,
-    customer_id: CustomerId,
-    limit: Limit = 10,
-    exclude: Ids = [],  # noqa: B006 - FastAPI copies defaults
-    category: Annotated[Names, Query(description="Only these categories")] = [],  # noqa: B006
-    exclude_category: Annotated[Names, Query(description="Not these categories")] = [],  # noqa: B006
-    min_price: Price = None,
-    max_price: Price = None,
-    only_active: bool = True,
+    request: Request, customer_id: CustomerId, query: Annotated[CrossSellQuery, Query()]
 ) -> Response:
     """Items this customer does not have yet and is likely to want next, with reasons.
 
@@ -63,13 +60,13 @@ async def cross_sell(
     history gets what is popular among similar customers (`source` says which).
     """
     filters = Filters(
-        limit,
-        tuple(exclude),
-        tuple(category),
-        tuple(exclude_category),
-        min_price,
-        max_price,
-        only_active,
+        query.limit,
+        tuple(query.exclude),
+        tuple(query.category),
+        tuple(query.exclude_category),
+        query.min_price,
+        query.max_price,
+        query.only_active,
     )
     return _json(_registry(request).get().cross_sell(customer_id, filters))
 

@@ -19,7 +19,7 @@ from models.sparse import row_sum
 
 MIN_GROUP = 20  # customers a group needs before its popularity stands for a newcomer
 DUE_EARLY = 0.15  # a cycle item is due from 85 % of its cycle after the last purchase
-LAPSED = 3.0  # ...until 3 cycles have passed: then the habit is gone
+LAPSED = 1.0  # ...until one more cycle has passed: then the habit is gone
 BASKET_RULES = 1.0  # weight of the basket's own bought-together rules in cart answers
 
 Answer = dict[str, Any]
@@ -52,6 +52,21 @@ class Recommender:
             active=vocab.active,
         )
         self.reasons = Reasons(model)
+        self.facts_of = [  # the static part of every suggestion, built once
+            {
+                "item_id": item_id,
+                "name": name,
+                "category": vocab.categories[code] if code >= 0 else None,
+                "price": None if np.isnan(price) else price,
+            }
+            for item_id, name, code, price in zip(
+                vocab.item_ids,
+                vocab.items.names,
+                vocab.items.category.tolist(),
+                vocab.price.tolist(),
+                strict=True,
+            )
+        ]
         self.by_buyers = np.argsort(-engine.buyers, kind="stable")
         self.cold = engine.buyers == 0
         factors = engine.cross_sell.als.item_factors
@@ -104,7 +119,7 @@ class Recommender:
         allowed[customer.owned] = False
         allowed[[d["index"] for d in due]] = False
         pool = self.engine.cross_sell.pool
-        top = _top(scores, allowed[pool], filters.limit - len(due))
+        top = _top(scores, allowed[pool], filters.limit - len(due), bool(len(self.cold_pos)))
         items = [self._due_item(d, now) for d in due]
         items += self._personal_items(pool[top], scores[top], customer.owned)
         return self._answer(customer_id, "personal", items)
@@ -135,6 +150,8 @@ class Recommender:
         recent = self.live.recent(customer_id)
         if recent and recent.lines:
             items, cycle, last = _with_recent(items, cycle, last, recent, cycles.item_cycle)
+        if not len(items):
+            return []
         due_at = last + (cycle * DAY).astype(np.int64)
         window = cycle * DAY
         is_due = (now >= due_at - DUE_EARLY * window) & (now <= due_at + LAPSED * window)
@@ -323,12 +340,8 @@ class Recommender:
         return entry
 
     def _item(self, item: int, score: float, source: str, reasons: list[Answer]) -> Answer:
-        price = self.vocab.price[item]
         return {
-            "item_id": self.vocab.item_ids[item],
-            "name": self.vocab.items.names[item],
-            "category": self.reasons.category(item),
-            "price": None if np.isnan(price) else float(price),
+            **self.facts_of[item],
             "score": round(score, 4),
             "source": source,
             "reasons": reasons,
@@ -343,9 +356,10 @@ class Recommender:
         }
 
 
-def _top(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
-    """Indexes of the k best allowed scores, best first."""
-    allowed = allowed & np.isfinite(scores)  # a new item in a category nobody buys: no score
+def _top(scores: np.ndarray, allowed: np.ndarray, k: int, check: bool = True) -> np.ndarray:
+    """Indexes of the k best allowed scores, best first; `check` drops non-finite scores."""
+    if check:  # a new item in a category nobody buys has no score
+        allowed = allowed & np.isfinite(scores)
     k = min(k, int(np.count_nonzero(allowed)))
     if k <= 0:
         return np.empty(0, dtype=np.int64)

@@ -16,9 +16,11 @@ import numpy as np
 from sqlalchemy import Engine
 
 from app.training.data import Snapshot, Vocab, load_snapshot
+from app.training.evaluation import engine_scorer
 from models import artifact
 from models.engine import Engine as Fitted
 from models.engine import Params, fit_engine
+from models.evaluate import evaluate, split
 from models.history import NO_CUSTOMER
 
 FORMAT = "nextbest-cross-sell/1"
@@ -45,8 +47,15 @@ class TrainResult:
     timings: dict[str, float]
 
 
-def train(engine: Engine, model_dir: Path, params: Params | None = None) -> TrainResult:
-    """Read, fit and save; returns the new artifact's directory and manifest."""
+def train(
+    engine: Engine, model_dir: Path, params: Params | None = None, holdout_days: int = 0
+) -> TrainResult:
+    """Read, fit and save; returns the new artifact's directory and manifest.
+
+    With `holdout_days`, the engine is first fitted without the last days of history
+    and scored on them; the metrics go into the manifest. That costs a second fit, so
+    it is a choice, not the default.
+    """
     params = params or Params()
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -60,10 +69,24 @@ def train(engine: Engine, model_dir: Path, params: Params | None = None) -> Trai
     fitted = fit(snapshot, params)
     timings["fit"] = time.perf_counter() - start - timings["read"]
     manifest = describe(snapshot, params)
+    if holdout_days > 0:
+        manifest["metrics"] = holdout_metrics(snapshot, params, holdout_days)
+        timings["holdout"] = time.perf_counter() - start - timings["read"] - timings["fit"]
     path = save(model_dir, Model(fitted, snapshot.vocab), manifest)
     timings["total"] = time.perf_counter() - start
     timings["save"] = timings["total"] - timings["fit"] - timings["read"]
     return TrainResult(path, artifact.read_manifest(path), timings)
+
+
+def holdout_metrics(snapshot: Snapshot, params: Params, days: int) -> dict[str, Any]:
+    """NDCG@10 and friends of the engine trained without the last `days` of history."""
+    cutoff = int(snapshot.history.time.max()) - days * 86_400
+    data = split(snapshot.history, cutoff, snapshot.vocab.active)
+    metrics: dict[str, Any] = evaluate(
+        engine_scorer(snapshot, data, params), data, snapshot.vocab.active, 10
+    )
+    cut = datetime.fromtimestamp(cutoff, UTC).isoformat()
+    return {"holdout_days": days, "cutoff": cut, "customers": len(data.users), **metrics}
 
 
 def fit(snapshot: Snapshot, params: Params) -> Fitted:

@@ -118,7 +118,9 @@ def test_train_writes_an_artifact_and_evaluate_prints_the_table(
     files = generate(tmp_path / "data", customers=300, seed=5, as_of=date(2026, 3, 1))
     for table in ("customers", "items", "purchases"):
         assert nextbest(database_url, "import", table, str(files[table]))[0] == 0
-    code, output = nextbest(database_url, "train", "--model-dir", str(tmp_path / "models"))
+    code, output = nextbest(
+        database_url, "train", "--model-dir", str(tmp_path / "models"), "--holdout-days", "60"
+    )
     assert code == 0, output
     (artifact,) = (tmp_path / "models").iterdir()
     manifest = json.loads((artifact / "manifest.json").read_text())
@@ -129,6 +131,8 @@ def test_train_writes_an_artifact_and_evaluate_prints_the_table(
         sales = sum(1 for row in csv.DictReader(f) if row["kind"] == "sale")
     assert 0.9 * sales < manifest["data"]["purchase_lines"] <= sales  # returned lines drop
     assert manifest["parameters"]["factors"] == 64
+    assert manifest["metrics"]["holdout_days"] == 60 and manifest["metrics"]["customers"] > 10
+    assert 0 < manifest["metrics"]["NDCG@10"] < 1 and "NDCG@10" in output
     code, output = nextbest(database_url, "evaluate", "--cutoff", "2026-01-01", "--json")
     assert code == 0, output
     report = json.loads(output)

@@ -46,3 +46,10 @@ def test_an_item_bought_regularly_by_many_has_a_typical_cycle_for_one_time_buyer
     assert cycles.item_cycle[0] == pytest.approx(14.0)
     row = cycles.of(12)
     assert cycles.cycle[row].tolist() == pytest.approx([14.0])
+
+
+def test_only_items_declared_consumable_get_cycles_when_the_shop_declares_any() -> None:
+    every_30 = [(0, 1, d) for d in (0, 30, 60, 90)] + [(0, 2, d) for d in (0, 30, 60, 90)]
+    consumable = np.array([False, False, True])
+    cycles = fit_cycles(lines(every_30), only=consumable)
+    assert cycles.item.tolist() == [2]
