@@ -6,12 +6,16 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
 import app as package
 from app import errors
 from app.api import health, ingest, recommend
+from app.api.answers import CrossSellAnswer
 from app.db.engine import make_engine
+from app.errors import ErrorResponse
 from app.serving.registry import Refresher, Registry
 from app.settings import Settings, get_settings
 
@@ -42,7 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     app.state.registry = Registry(settings.model_dir, app.state.engine)
     errors.install(app)
-    app.include_router(recommend.router)  # first: the hot routes are matched first
+    app.router.routes.insert(0, recommend.cross_sell_route())  # the hottest route first
+    app.include_router(recommend.router)
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -55,6 +60,19 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(
             title=app.title, version=app.version, summary=app.summary, routes=app.routes
         )
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(ingest.row_schemas())
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(ingest.row_schemas())
+        for name, model_schema in _model_schemas(CrossSellAnswer, ErrorResponse).items():
+            components.setdefault(name, model_schema)
+        schema["paths"][recommend.CROSS_SELL] = {"get": recommend.cross_sell_operation()}
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    """JSON schemas of models and the models they use, as OpenAPI components."""
+    _, defs = models_json_schema(
+        [(m, "serialization") for m in models], ref_template="#/components/schemas/{model}"
+    )
+    schemas: dict[str, Any] = defs.get("$defs", {})
+    return schemas

@@ -1,0 +1,64 @@
+"""Parameters parsed without FastAPI's per-parameter injection, for the hottest routes.
+
+Same pydantic validation, same 422 error shape (a RequestValidationError with
+`query.<field>` / `path.<field>` locations), and the same OpenAPI description, derived
+from the model; only the per-request machinery is lighter.
+"""
+
+import re
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"  # printable: no control characters
+ID_MAX = 255
+_ID = re.compile(ID_PATTERN)
+CUSTOMER_ID: dict[str, Any] = {
+    "name": "customer_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": ID_PATTERN},
+}
+
+
+def path_id(request: Request, name: str) -> str:
+    """A path id, checked like the declared ones: 1-255 characters, no control characters."""
+    value: str = request.path_params[name]
+    if len(value) > ID_MAX or not _ID.match(value):
+        problem = "too long" if len(value) > ID_MAX else "empty or has control characters"
+        message = f"String is {problem} (1-{ID_MAX} printable characters)"
+        raise RequestValidationError(
+            [{"loc": ("path", name), "msg": message, "type": "value_error", "input": value}]
+        )
+    return value
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    """The query string validated by `model`; list fields take repeated parameters."""
+    params = request.query_params
+    raw: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if name in params:
+            is_list = getattr(field.annotation, "__origin__", None) is list
+            raw[name] = params.getlist(name) if is_list else params[name]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters described by a model's fields."""
+    schema = model.model_json_schema()
+    parameters = []
+    for name, field in schema["properties"].items():
+        description = field.pop("description", None)
+        parameter = {"name": name, "in": "query", "required": False, "schema": field}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
