@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint openapi bench clean
+.PHONY: install demo test lint openapi bench bench-serving clean
 
 $(BIN)/nextbest: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("NextBest needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -30,6 +30,9 @@ openapi: install
 
 bench: install
 	$(BIN)/python bench/import_throughput.py
+
+bench-serving: install
+	$(BIN)/python bench/serving.py
 
 clean:
 	rm -rf $(VENV) nextbest-demo .pytest_cache .mypy_cache .ruff_cache

@@ -41,7 +41,7 @@ class CrossSell:
     `pool` lists the items the blend ranks: the items EASE covers first (the most
     bought), then items first sold recently and items never sold. In a catalog larger
     than EASE's reach, the long tail outside the pool is left to the basket rules and
-    similar items, and a request scores 5,000 items instead of every item.
+    similar items, and a request scores 4,000 items instead of every item.
     """
 
     ease: Ease

@@ -55,7 +55,7 @@ class Ease:
         return position
 
 
-def fit_ease(matrix: sp.csr_matrix, lam: float = 500.0, max_items: int = 5000) -> Ease:
+def fit_ease(matrix: sp.csr_matrix, lam: float = 500.0, max_items: int = 4000) -> Ease:
     """Fit EASE with L2 penalty `lam` on the `max_items` most bought items."""
     counts = np.asarray(matrix.sum(axis=0)).ravel()
     items = np.sort(np.argsort(-counts, kind="stable")[:max_items]).astype(np.int32)

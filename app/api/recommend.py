@@ -2,6 +2,9 @@
 
 Routes are thin: parse and validate, ask the current model, send its answer. Answers
 are dicts serialised once to JSON (the schemas in `app.api.answers` document them).
+The handlers are `async` on purpose: an answer is under a millisecond of numpy work
+holding the GIL, so a threadpool hop would cost more than it frees; one worker process
+per core gives the parallelism.
 """
 
 import inspect

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import Engine, text
 
-from app.training.data import epoch
+from app.training.lines import epoch
 
 OVERLAP = 10_000  # ids re-read below the newest seen, for late commits
 

@@ -7,21 +7,15 @@ the join, and ids map to indexes with one searchsorted.
 """
 
 import json
-import multiprocessing
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
-from app.db.engine import make_engine
+from app.training.lines import lines, sale_lines
 from models.engine import Items
 from models.history import NO_CUSTOMER, History
-
-CHUNK = 100_000
-PARALLEL_READ = 500_000  # purchase ids above which two processes read the sale lines
 
 
 @dataclass(frozen=True)
@@ -49,23 +43,14 @@ class Snapshot:
     vocab: Vocab
 
 
-def epoch(column: str, dialect: str) -> str:
-    """SQL for a UTC DATETIME column as integer seconds since the epoch."""
-    if dialect == "sqlite":
-        return f"CAST(strftime('%s', {column}) AS INTEGER)"
-    if dialect == "postgresql":
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
-    return f"TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', {column})"
-
-
 def load_snapshot(engine: Engine) -> Snapshot:
     """Everything training needs: lines up to the newest purchase id at the start."""
     with engine.connect() as conn:
         last_id = int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM purchase")).scalar_one())
         items = _items(conn)
         customers = _customers(conn)
-        sales = _sale_lines(engine, conn, last_id)
-        returns = _lines(conn, "return", 0, last_id)
+        sales = sale_lines(engine, conn, last_id)
+        returns = lines(conn, "return", 0, last_id)
     item_db_ids, item_ids, names, category, categories, price, active, fee, consumable = items
     customer_db_ids, customer_ids, group, groups = customers
     item, known_item = _index(item_db_ids, sales["item"])
@@ -167,93 +152,6 @@ def _group_label(country: str | None, segment: Any) -> str | None:
     if not country and not segment:
         return None
     return "/".join(str(part) for part in (country, segment) if part)
-
-
-def _sale_lines(engine: Engine, conn: Connection, last_id: int) -> dict[str, np.ndarray]:
-    """Sale lines; a large table is read in two halves at once, one in a second process.
-
-    Turning driver rows into arrays is CPU-bound Python, so a second core halves the
-    longest step of training. An in-memory SQLite database cannot be shared: read alone.
-    """
-    in_memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
-    if last_id < PARALLEL_READ or in_memory:
-        return _lines(conn, "sale", 0, last_id)
-    middle = last_id // 2
-    url = engine.url.render_as_string(hide_password=False)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
-        second = pool.submit(_read_lines, url, "sale", middle, last_id)
-        first = _lines(conn, "sale", 0, middle)
-        rest = second.result()
-    return {name: np.concatenate([first[name], rest[name]]) for name in first}
-
-
-def _read_lines(url: str, kind: str, after_id: int, last_id: int) -> dict[str, np.ndarray]:
-    """`_lines` on a connection of its own (run in a worker process)."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return _lines(conn, kind, after_id, last_id)
-    finally:
-        engine.dispose()
-
-
-def _lines(conn: Connection, kind: str, after_id: int, last_id: int) -> dict[str, np.ndarray]:
-    """Purchase lines of one kind as arrays: customer (-1 anonymous), item, order, time.
-
-    Read with the driver's own cursor, a chunk at a time, each chunk turned into arrays
-    at once. Orders become int64 hashes of their ids: only equality matters.
-    """
-    dialect = conn.dialect.name
-    at = "purchased_at" if dialect == "sqlite" else epoch("purchased_at", dialect)
-    sql = (
-        f"SELECT COALESCE(customer_id, -1), item_id, order_id, {at} FROM purchase "
-        f"WHERE kind = '{kind}' AND id > {int(after_id)} AND id <= {int(last_id)}"
-    )
-    parts: list[list[np.ndarray]] = []
-    for chunk in _stream(conn, sql):
-        block = np.array(chunk, dtype=object)  # one 2-D conversion beats zip(*rows)
-        parts.append(
-            [
-                block[:, 0].astype(np.int64),
-                block[:, 1].astype(np.int64),
-                np.fromiter(map(hash, block[:, 2]), dtype=np.int64, count=len(block)),
-                _seconds(block[:, 3]),
-            ]
-        )
-    names = ("customer", "item", "order", "time")
-    if not parts:
-        return {name: np.zeros(0, dtype=np.int64) for name in names}
-    columns = zip(*parts, strict=True)
-    return {name: np.concatenate(column) for name, column in zip(names, columns, strict=True)}
-
-
-def _stream(conn: Connection, sql: str) -> Iterator[Sequence[Any]]:
-    """Chunks of rows from the DBAPI cursor (server-side on PostgreSQL and MySQL)."""
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    if conn.dialect.name == "postgresql":
-        cursor = dbapi.cursor(name="nextbest_training")
-    elif conn.dialect.name in ("mysql", "mariadb"):
-        import pymysql.cursors
-
-        cursor = dbapi.cursor(pymysql.cursors.SSCursor)
-    else:
-        cursor = dbapi.cursor()
-    try:
-        cursor.execute(sql)
-        while chunk := cursor.fetchmany(CHUNK):
-            yield chunk
-    finally:
-        cursor.close()
-
-
-def _seconds(values: np.ndarray) -> np.ndarray:
-    """Epoch seconds from integers, or from SQLite's 'YYYY-MM-DD HH:MM:SS[.ffffff]' text."""
-    if len(values) and isinstance(values[0], str):
-        stamps = values.astype("datetime64[us]").astype("datetime64[s]")
-        return stamps.astype(np.int64)
-    return values.astype(np.int64)
 
 
 def _factorize(values: list[str | None]) -> tuple[list[str], np.ndarray]:
