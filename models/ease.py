@@ -5,14 +5,12 @@ most bought items; the rest of the catalog is left to the other scorers. On the
 Online Retail data every item fits.
 """
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import scipy.linalg as sl
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 
 @dataclass(frozen=True)
@@ -73,13 +71,12 @@ def _spd_inverse(gram: np.ndarray) -> np.ndarray:
     """Inverse of a symmetric positive definite matrix, by Cholesky (LAPACK potrf/potri).
 
     Twice as fast as a general inverse, and float32 is accurate enough here (the
-    ridge `lam` keeps the matrix well conditioned). Uses every core for the duration:
-    the rest of training keeps BLAS to one thread for implicit's sake.
+    ridge `lam` keeps the matrix well conditioned). BLAS stays on one thread, as
+    implicit requires; training runs this beside the ALS fit instead.
     """
-    with threadpool_limits(os.cpu_count() or 1):
-        factor, info = sl.lapack.spotrf(gram, lower=1, overwrite_a=1)
-        if info == 0:
-            inverse, info = sl.lapack.spotri(factor, lower=1, overwrite_c=1)
+    factor, info = sl.lapack.spotrf(gram, lower=1, overwrite_a=1)
+    if info == 0:
+        inverse, info = sl.lapack.spotri(factor, lower=1, overwrite_c=1)
     if info != 0:
         raise np.linalg.LinAlgError(f"EASE gram matrix is not positive definite (info {info})")
     full: np.ndarray = np.tril(inverse) + np.tril(inverse, -1).T
