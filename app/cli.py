@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -295,19 +296,20 @@ def demo(
     base = f"http://127.0.0.1:{port}"
     paths = _demo_requests(files["purchases"], files["items"])
     typer.echo("\n".join(["", "Try:", *(f"  curl -s '{base}{path}'" for path in paths), ""]))
+    camera = _first_camera(files["items"], files["purchases"])
     typer.echo(
         f"  curl -s -X POST {base}/v1/baskets/recommendations -H 'content-type: application/json' "
-        f"""-d '{{"items": ["{_first_camera(files["items"])}"], "limit": 3}}'\n"""
+        f"""-d '{{"items": ["{camera}"], "limit": 3}}'\n"""
     )
     if serve_after:
         serve(port=port)
 
 
 def _demo_requests(purchases: Path, items: Path) -> list[str]:
-    """Example requests for a customer with history and a camera of the demo data."""
+    """Example requests for a customer with history and the best-selling camera."""
     with purchases.open(encoding="utf-8") as f:
         customer = next(r["customer_id"] for r in csv.DictReader(f) if r["customer_id"])
-    camera = _first_camera(items)
+    camera = _first_camera(items, purchases)
     return [
         "/healthz",
         f"/v1/customers/{customer}/cross-sell?limit=5",
@@ -318,9 +320,13 @@ def _demo_requests(purchases: Path, items: Path) -> list[str]:
     ]
 
 
-def _first_camera(items: Path) -> str:
+def _first_camera(items: Path, purchases: Path) -> str:
+    """The camera in the most order lines: the one with bought-together rules to show."""
     with items.open(encoding="utf-8") as f:
-        return next(r["item_id"] for r in csv.DictReader(f) if r["category"] == "cameras")
+        cameras = {r["item_id"] for r in csv.DictReader(f) if r["category"] == "cameras"}
+    with purchases.open(encoding="utf-8") as f:
+        sold = Counter(r["item_id"] for r in csv.DictReader(f) if r["item_id"] in cameras)
+    return sold.most_common(1)[0][0] if sold else min(cameras)
 
 
 @cli.command()
