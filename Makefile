@@ -30,6 +30,7 @@ openapi: install
 
 bench: install
 	$(BIN)/python bench/import_throughput.py
+	$(BIN)/python bench/demo_data.py
 
 bench-serving: install
 	$(BIN)/python bench/serving.py
