@@ -294,9 +294,9 @@ def demo(
             f"  trained model {result.manifest['version']} in {result.timings['total']:.1f} s"
         )
     base = f"http://127.0.0.1:{port}"
-    paths = _demo_requests(files["purchases"], files["items"])
-    typer.echo("\n".join(["", "Try:", *(f"  curl -s '{base}{path}'" for path in paths), ""]))
     camera = _first_camera(files["items"], files["purchases"])
+    paths = _demo_requests(files["purchases"], camera)
+    typer.echo("\n".join(["", "Try:", *(f"  curl -s '{base}{path}'" for path in paths), ""]))
     typer.echo(
         f"  curl -s -X POST {base}/v1/baskets/recommendations -H 'content-type: application/json' "
         f"""-d '{{"items": ["{camera}"], "limit": 3}}'\n"""
@@ -305,11 +305,10 @@ def demo(
         serve(port=port)
 
 
-def _demo_requests(purchases: Path, items: Path) -> list[str]:
-    """Example requests for a customer with history and the best-selling camera."""
+def _demo_requests(purchases: Path, camera: str) -> list[str]:
+    """Example requests for a customer with history and for `camera`."""
     with purchases.open(encoding="utf-8") as f:
         customer = next(r["customer_id"] for r in csv.DictReader(f) if r["customer_id"])
-    camera = _first_camera(items, purchases)
     return [
         "/healthz",
         f"/v1/customers/{customer}/cross-sell?limit=5",

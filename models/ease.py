@@ -21,15 +21,6 @@ class Ease:
     weights: np.ndarray  # float32, len(items) x len(items), zero diagonal
     n_items: int
 
-    def score(self, history_items: np.ndarray) -> np.ndarray:
-        """Scores of every catalog item for a customer who bought `history_items`."""
-        scores = np.zeros(self.n_items, dtype=np.float32)
-        rows = self.position[history_items]
-        rows = rows[rows >= 0]
-        if len(rows):
-            scores[self.items] = self.row_sum(rows)
-        return scores
-
     def row_sum(self, rows: np.ndarray, chunk: int = 256) -> np.ndarray:
         """Sum of some rows of `weights`, a chunk at a time: a wholesale customer with
         thousands of items must not copy thousands of rows at once."""

@@ -65,28 +65,20 @@ def customer_items(
     half-life. Binary measured best on the Online Retail evaluation (README).
     """
     known = history.known
-    if weighting == "binary" or not len(known):
-        values = np.ones(len(known), dtype=np.float32)
-    elif weighting == "orders":
-        pairs = np.unique(np.stack([known.customer, known.item, known.order]), axis=1)
-        known = History(pairs[0], pairs[1], pairs[2], pairs[2].astype(np.int64), 0, 0)
-        values = np.ones(len(known), dtype=np.float32)
-    elif weighting == "recency":
-        age_days = (known.time.max() - known.time) / 86_400
-        values = np.exp2(-age_days / half_life_days).astype(np.float32)
-    else:
+    shape = (history.n_customers, history.n_items)
+    rows, cols = known.customer, known.item
+    if weighting == "recency":
+        age_days = (known.time.max(initial=0) - known.time) / 86_400
+        decay = np.exp2(-age_days / half_life_days).astype(np.float32)
+        return _row_col_max(rows, cols, decay, shape)
+    if weighting == "orders":  # one line per (customer, item, order)
+        rows, cols, _ = np.unique(np.stack([rows, cols, known.order]), axis=1)
+    elif weighting != "binary":
         raise ValueError(f"unknown weighting {weighting!r}: binary, orders or recency")
-    matrix = sp.csr_matrix(
-        (values, (known.customer, known.item)), shape=(history.n_customers, history.n_items)
-    )
-    if weighting == "binary":
-        matrix.sum_duplicates()
-        matrix.data[:] = 1.0
-    elif weighting == "orders":
-        matrix.sum_duplicates()
-        matrix.data = (1.0 + np.log(matrix.data)).astype(np.float32)
-    else:
-        matrix = _row_col_max(known.customer, known.item, values, matrix.shape)
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
+    matrix.sum_duplicates()  # data: lines (or distinct orders) per pair
+    counts = matrix.data if weighting == "orders" else np.ones_like(matrix.data)
+    matrix.data = (1.0 + np.log(counts)).astype(np.float32)
     return matrix
 
 

@@ -32,7 +32,8 @@ class Cycles:
 
     def of(self, customer: int) -> slice:
         """The rows of one customer."""
-        start, end = np.searchsorted(self.customer, [customer, customer + 1])
+        bounds = np.array([customer, customer + 1], dtype=self.customer.dtype)
+        start, end = np.searchsorted(self.customer, bounds)  # same dtype: no array copy
         return slice(int(start), int(end))
 
 

@@ -18,20 +18,22 @@ def top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     )
 
 
-def row_sum(
-    matrix: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray | None = None
-) -> np.ndarray:
-    """The (weighted) sum of some rows of a CSR matrix as a dense vector.
+def row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in `matrix.data`/`.indices` of the entries of `rows`, and which row each is.
 
-    Gathers the rows' entries straight from the CSR arrays, which for a handful of rows
-    is many times faster than slicing the matrix.
+    Gathered straight from the CSR arrays: for a handful of rows many times faster than
+    slicing the matrix.
     """
     rows = np.asarray(rows, dtype=np.int64)
-    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
-    lengths = ends - starts
-    total = int(lengths.sum())
-    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    offsets += np.arange(int(lengths.sum()))
+    return offsets, np.repeat(np.arange(len(rows)), lengths)
+
+
+def row_sum(matrix: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """The sum of some rows of a CSR matrix as a dense vector."""
+    offsets, _ = row_entries(matrix, rows)
     values = matrix.data[offsets].astype(np.float64)
-    if weights is not None:
-        values *= np.repeat(weights, lengths)
     return np.bincount(matrix.indices[offsets], weights=values, minlength=matrix.shape[1])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import Engine, text
 
+from app.training.data import index_of
 from app.training.lines import epoch
 
 OVERLAP = 10_000  # ids re-read below the newest seen, for late commits
@@ -63,8 +64,7 @@ class LivePurchases:
             if not fresh:
                 return 0
             db_ids = np.array([r[2] for r in fresh], dtype=np.int64)
-            index = np.searchsorted(self.item_db_ids, db_ids).clip(0, len(self.item_db_ids) - 1)
-            known = self.item_db_ids[index] == db_ids if len(self.item_db_ids) else db_ids < 0
+            index, known = index_of(self.item_db_ids, db_ids)
             for (row_id, customer, _, when), item, ok in zip(fresh, index, known, strict=True):
                 self.seen.add(int(row_id))
                 if ok:  # items added after training are unknown to the model until the next

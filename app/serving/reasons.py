@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from app.training.train import Model
+from models.sparse import row_entries
 
 DAY = 86_400
 NEW_DAYS = 60  # an item first sold this recently is "new"
@@ -40,12 +41,8 @@ class Reasons:
         `anchors` is a boolean mask over the catalog (the customer's items or the basket).
         One gather over the rules of all items at once, not a loop over rules.
         """
-        indptr = self.rules_in.indptr
-        starts, lengths = indptr[items], indptr[items + 1] - indptr[items]
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        offsets += np.arange(int(lengths.sum()))
+        offsets, which = row_entries(self.rules_in, items)
         antecedents = self.rules_in.indices[offsets]
-        which = np.repeat(np.arange(len(items)), lengths)
         mine = anchors[antecedents]
         antecedents, which = antecedents[mine], which[mine]
         support = self.rules_in.data[offsets][mine]

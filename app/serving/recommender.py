@@ -73,8 +73,6 @@ class Recommender:
         norms = np.linalg.norm(factors, axis=1)
         self.unit = factors / np.where(norms > 0, norms, 1.0)[:, None]
         self.rules_conf = engine.baskets.confidence().tocsr()
-        customers = len(vocab.customer_ids)
-        self.cycle_rows = np.searchsorted(engine.cycles.customer, np.arange(customers + 1))
         pool_category = engine.cross_sell.pool_category
         cold = self.cold[engine.cross_sell.pool]
         self.cold_pos = np.flatnonzero(cold & (pool_category >= 0))
@@ -119,7 +117,7 @@ class Recommender:
         allowed[customer.owned] = False
         allowed[[d["index"] for d in due]] = False
         pool = self.engine.cross_sell.pool
-        top = _top(scores, allowed[pool], filters.limit - len(due), bool(len(self.cold_pos)))
+        top = _top(scores, allowed[pool], filters.limit - len(due))
         items = [self._due_item(d, now) for d in due]
         items += self._personal_items(pool[top], scores[top], customer.owned)
         return self._answer(customer_id, "personal", items)
@@ -145,7 +143,7 @@ class Recommender:
         """Repurchase-cycle items due now, the most overdue first."""
         cycles = self.engine.cycles
         row = customer.row
-        part = slice(*self.cycle_rows[row : row + 2]) if row is not None else slice(0, 0)
+        part = cycles.of(row) if row is not None else slice(0, 0)
         items, cycle, last = cycles.item[part], cycles.cycle[part], cycles.last[part]
         recent = self.live.recent(customer_id)
         if recent and recent.lines:
@@ -356,10 +354,9 @@ class Recommender:
         }
 
 
-def _top(scores: np.ndarray, allowed: np.ndarray, k: int, check: bool = True) -> np.ndarray:
-    """Indexes of the k best allowed scores, best first; `check` drops non-finite scores."""
-    if check:  # a new item in a category nobody buys has no score
-        allowed = allowed & np.isfinite(scores)
+def _top(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the k best allowed scores, best first; items without a score never."""
+    allowed = allowed & np.isfinite(scores)
     k = min(k, int(np.count_nonzero(allowed)))
     if k <= 0:
         return np.empty(0, dtype=np.int64)

@@ -53,8 +53,8 @@ def load_snapshot(engine: Engine) -> Snapshot:
         returns = lines(conn, "return", 0, last_id)
     item_db_ids, item_ids, names, category, categories, price, active, fee, consumable = items
     customer_db_ids, customer_ids, group, groups = customers
-    item, known_item = _index(item_db_ids, sales["item"])
-    customer, known_customer = _index(customer_db_ids, sales["customer"])
+    item, known_item = index_of(item_db_ids, sales["item"])
+    customer, known_customer = index_of(customer_db_ids, sales["customer"])
     anonymous = sales["customer"] < 0
     keep = known_item & (known_customer | anonymous) & ~_returned(sales, returns)
     keep[known_item] &= ~fee[item[known_item]]
@@ -83,11 +83,12 @@ def load_snapshot(engine: Engine) -> Snapshot:
     return Snapshot(history, vocab)
 
 
-def _index(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions of `ids` in `sorted_ids`, and whether each was found there.
 
     A line can name a row created after that table was read (an import running during
-    training): such lines are dropped, not mapped to a neighbour.
+    training, a purchase of an item added after training): such lines are dropped,
+    not mapped to a neighbour.
     """
     position = np.searchsorted(sorted_ids, ids).clip(0, max(len(sorted_ids) - 1, 0))
     found = sorted_ids[position] == ids if len(sorted_ids) else np.zeros(len(ids), bool)

@@ -15,11 +15,11 @@ from models.engine import Params, fit_engine
 from models.evaluate import Scorer, Split, evaluate, split
 from models.history import customer_items
 
-BASELINES: dict[str, Callable[[Split], Scorer]] = {
-    "popularity": lambda data: baselines.popularity_scorer(_owned(data)),
-    "item kNN": lambda data: baselines.item_knn_scorer(_owned(data)),
-    "implicit ALS (defaults)": lambda data: baselines.raw_als_scorer(_owned(data)),
-    "EASE (lambda 500)": lambda data: baselines.ease_scorer(_owned(data)),
+BASELINES: dict[str, Callable[[sp.csr_matrix], Scorer]] = {
+    "popularity": baselines.popularity_scorer,
+    "item kNN": baselines.item_knn_scorer,
+    "implicit ALS (defaults)": baselines.raw_als_scorer,
+    "EASE (lambda 500)": baselines.ease_scorer,
 }
 ENGINE = "NextBest cross-sell"
 
@@ -29,8 +29,9 @@ def run_evaluation(
 ) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
     """Metrics per scorer (the engine last) and the split's sizes."""
     data = split(snapshot.history, int(cutoff.timestamp()), snapshot.vocab.active)
+    train = customer_items(data.train)  # built once, fitted on by every baseline
     results = {
-        name: evaluate(make(data), data, snapshot.vocab.active, k)
+        name: evaluate(make(train), data, snapshot.vocab.active, k)
         for name, make in BASELINES.items()
     }
     results[ENGINE] = evaluate(
@@ -51,7 +52,3 @@ def engine_scorer(snapshot: Snapshot, data: Split, params: Params) -> Scorer:
     engine = fit_engine(data.train, snapshot.vocab.items, snapshot.vocab.group, n_groups, params)
     factors = engine.cross_sell.als.user_factors
     return lambda rows: engine.cross_sell.score_matrix(engine.owned[rows], factors[rows])
-
-
-def _owned(data: Split) -> sp.csr_matrix:
-    return customer_items(data.train)

@@ -7,6 +7,8 @@ stays for rollback.
 
 import dataclasses
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,23 +60,31 @@ def train(
     params = params or Params()
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    snapshot = load_snapshot(engine)
+    with _step(timings, "read"):
+        snapshot = load_snapshot(engine)
     if not len(snapshot.history.known):
         raise NothingToLearn(
             "no sale lines of known customers to learn from: import purchases first "
             "(nextbest import purchases FILE)"
         )
-    timings["read"] = time.perf_counter() - start
-    fitted = fit(snapshot, params)
-    timings["fit"] = time.perf_counter() - start - timings["read"]
+    with _step(timings, "fit"):
+        fitted = fit(snapshot, params)
     manifest = describe(snapshot, params)
     if holdout_days > 0:
-        manifest["metrics"] = holdout_metrics(snapshot, params, holdout_days)
-        timings["holdout"] = time.perf_counter() - start - timings["read"] - timings["fit"]
-    path = save(model_dir, Model(fitted, snapshot.vocab), manifest)
+        with _step(timings, "holdout"):
+            manifest["metrics"] = holdout_metrics(snapshot, params, holdout_days)
+    with _step(timings, "save"):
+        path = save(model_dir, Model(fitted, snapshot.vocab), manifest)
     timings["total"] = time.perf_counter() - start
-    timings["save"] = timings["total"] - timings["fit"] - timings["read"]
     return TrainResult(path, artifact.read_manifest(path), timings)
+
+
+@contextmanager
+def _step(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Time one step of training into `timings[name]` (seconds)."""
+    start = time.perf_counter()
+    yield
+    timings[name] = time.perf_counter() - start
 
 
 def holdout_metrics(snapshot: Snapshot, params: Params, days: int) -> dict[str, Any]:

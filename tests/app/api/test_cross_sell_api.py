@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,17 @@ def stamp(days_ago: float) -> str:
     return (NOW - timedelta(days=days_ago)).isoformat()
 
 
+def sale(order_id: str, customer_id: str, item_id: str, price: float, days_ago: float) -> object:
+    """One purchase row as the bulk API takes it."""
+    return {
+        "order_id": order_id,
+        "customer_id": customer_id,
+        "item_id": item_id,
+        "unit_price": price,
+        "purchased_at": stamp(days_ago),
+    }
+
+
 def load_demo(database_url: str, directory: Path, customers: int) -> None:
     """Generated shop data, plus three customers whose right answers are known."""
     files = generate(directory / "data", customers=customers, seed=3)
@@ -42,16 +54,7 @@ def load_demo(database_url: str, directory: Path, customers: int) -> None:
     import_records(engine, TARGETS["customers"], extra_customers)
     # beans-buyer: one bag of beans every 20 days, the last 18 days ago.
     beans = beans_item(engine)
-    lines: list[object] = [
-        {
-            "order_id": f"beans-{n}",
-            "customer_id": "beans-buyer",
-            "item_id": beans,
-            "unit_price": 11.0,
-            "purchased_at": stamp(18 + 20 * n),
-        }
-        for n in range(5)
-    ]
+    lines = [sale(f"beans-{n}", "beans-buyer", beans, 11.0, 18 + 20 * n) for n in range(5)]
     import_records(engine, TARGETS["purchases"], lines)
     import_records(
         engine,
@@ -70,18 +73,27 @@ def beans_item(engine: Any) -> str:
         )
 
 
+@contextmanager
+def trained_client(database_url: str, directory: Path, customers: int) -> Iterator[TestClient]:
+    """The demo data loaded into `database_url`, a model trained on it, and a client."""
+    load_demo(database_url, directory, customers)
+    engine = make_engine(database_url)
+    train(engine, directory / "models")
+    engine.dispose()
+    settings = Settings(
+        database_url=database_url, model_dir=directory / "models", refresh_seconds=0
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
     """A SQLite demo database with 600 customers, a trained model and a client."""
     directory = tmp_path_factory.mktemp("cross-sell")
     url = f"sqlite:///{directory / 'shop.db'}"
     upgrade(url)
-    load_demo(url, directory, 600)
-    engine = make_engine(url)
-    train(engine, directory / "models")
-    engine.dispose()
-    settings = Settings(database_url=url, model_dir=directory / "models", refresh_seconds=0)
-    with TestClient(create_app(settings)) as client:
+    with trained_client(url, directory, 600) as client:
         yield client, url
 
 
@@ -273,23 +285,12 @@ def test_without_a_trained_model_the_answer_is_503(database_url: str, tmp_path: 
 
 def test_purchases_after_training_count_at_once(database_url: str, tmp_path: Path) -> None:
     """On every database: train, buy a camera over the API, ask again."""
-    load_demo(database_url, tmp_path, 300)
-    engine = make_engine(database_url)
-    train(engine, tmp_path / "models")
-    engine.dispose()
-    settings = Settings(database_url=database_url, model_dir=tmp_path / "models", refresh_seconds=0)
-    with TestClient(create_app(settings)) as client:
+    with trained_client(database_url, tmp_path, 300) as client:
         before = client.get("/v1/customers/newcomer-de/cross-sell").json()
         assert before["source"] == "popular_similar"
         camera = client.get("/v1/customers/never-seen/cross-sell", params={"category": "cameras"})
         camera_id = camera.json()["items"][0]["item_id"]
-        line = {
-            "order_id": "after-training-1",
-            "customer_id": "newcomer-de",
-            "item_id": camera_id,
-            "unit_price": 420.0,
-            "purchased_at": stamp(0.01),
-        }
+        line = sale("after-training-1", "newcomer-de", camera_id, 420.0, 0.01)
         assert client.post("/v1/purchases", json=[line]).json()["inserted"] == 1
         after = client.get("/v1/customers/newcomer-de/cross-sell").json()
     assert after["source"] == "personal"
@@ -309,13 +310,7 @@ def test_an_item_added_after_training_is_bought_without_harm(
         "category": "cameras",
     }
     assert client.post("/v1/items", json=[new_item]).json()["inserted"] == 1
-    line = {
-        "order_id": "launch-1",
-        "customer_id": "C000010",
-        "item_id": "launched-today",
-        "unit_price": 800.0,
-        "purchased_at": stamp(0.01),
-    }
+    line = sale("launch-1", "C000010", "launched-today", 800.0, 0.01)
     assert client.post("/v1/purchases", json=[line]).json()["inserted"] == 1
     answer = client.get("/v1/customers/C000010/cross-sell").json()
     assert answer["source"] == "personal" and len(answer["items"]) == 10
