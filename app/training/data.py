@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from app.training.lines import lines, sale_lines
 from models.engine import Items
 from models.history import NO_CUSTOMER, History
+from models.kinds import kinds_of
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class Vocab:
     price: np.ndarray  # float64, NaN where unknown
     active: np.ndarray  # bool: may be offered
     categories: list[str]  # category names; Items.category indexes them
+    kind: np.ndarray  # int32: the category, else the product noun of the name; -1 for none
+    kinds: list[str]  # kind labels: the categories first, then nouns (models.kinds)
+    pack: np.ndarray  # int32: attributes.pack_size, 1 where not declared
+    currency: list[str]  # ISO code of each item's price, "" where unknown
     customer_ids: list[str]
     customer_db_ids: np.ndarray  # int64 primary keys, sorted
     group: np.ndarray  # int32 per customer: (country, segment) group, -1 for none
@@ -51,7 +56,10 @@ def load_snapshot(engine: Engine) -> Snapshot:
         customers = _customers(conn)
         sales = sale_lines(engine, conn, last_id)
         returns = lines(conn, "return", 0, last_id)
-    item_db_ids, item_ids, names, category, categories, price, active, fee, consumable = items
+    item_db_ids, item_ids, names, category, categories, price, active, fee, consumable = items[:9]
+    pack, currency = items[9:]
+    # Kinds only group premium alternatives: the cross-sell blend sees categories alone.
+    kind, kinds = kinds_of(names, category, categories)
     customer_db_ids, customer_ids, group, groups = customers
     item, known_item = index_of(item_db_ids, sales["item"])
     customer, known_customer = index_of(customer_db_ids, sales["customer"])
@@ -74,6 +82,10 @@ def load_snapshot(engine: Engine) -> Snapshot:
         price=price,
         active=active & ~fee,
         categories=categories,
+        kind=kind,
+        kinds=kinds,
+        pack=pack,
+        currency=currency,
         customer_ids=customer_ids,
         customer_db_ids=customer_db_ids,
         group=group,
@@ -124,7 +136,10 @@ def _key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 def _items(conn: Connection) -> tuple[Any, ...]:
     rows = conn.execute(
-        text("SELECT id, item_id, name, category, price, active, attributes FROM item ORDER BY id")
+        text(
+            "SELECT id, item_id, name, category, price, active, attributes, currency "
+            "FROM item ORDER BY id"
+        )
     ).all()
     db_ids = np.array([r[0] for r in rows], dtype=np.int64)
     names = [r[2] or r[1] for r in rows]
@@ -134,8 +149,16 @@ def _items(conn: Connection) -> tuple[Any, ...]:
     attributes = [_json(r[6]) for r in rows]
     fee = np.array([bool(a.get("fee")) for a in attributes], dtype=bool)
     consumable = np.array([bool(a.get("consumable")) for a in attributes], dtype=bool)
+    pack = np.array([_pack_size(a) for a in attributes], dtype=np.int32)
+    currency = [r[7] or "" for r in rows]
     ids = [r[1] for r in rows]
-    return db_ids, ids, names, category, categories, price, active, fee, consumable
+    return db_ids, ids, names, category, categories, price, active, fee, consumable, pack, currency
+
+
+def _pack_size(attributes: dict[str, Any]) -> int:
+    """Units in one sale of the item; a premium alternative sells the same number."""
+    size = attributes.get("pack_size")
+    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 1
 
 
 def _customers(conn: Connection) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:

@@ -24,7 +24,7 @@ from models.engine import Params, fit_engine
 from models.evaluate import evaluate, split
 from models.history import NO_CUSTOMER
 
-FORMAT = "nextbest-cross-sell/1"
+FORMAT = "nextbest-cross-sell/2"  # 2: item kinds, pack sizes and currencies
 
 
 class NothingToLearn(ValueError):
