@@ -18,6 +18,7 @@ from app.db.engine import make_engine
 from app.errors import ErrorResponse
 from app.serving.registry import Refresher, Registry
 from app.settings import Settings, get_settings
+from models.premium import Band
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
-    app.state.registry = Registry(settings.model_dir, app.state.engine)
+    band = Band(settings.premium_min_ratio, settings.premium_max_ratio)
+    app.state.registry = Registry(settings.model_dir, app.state.engine, band)
     errors.install(app)
     app.router.routes.insert(0, recommend.cross_sell_route())  # the hottest route first
     app.include_router(recommend.router)

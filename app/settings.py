@@ -6,8 +6,9 @@ environment variables only (the Docker image relies on that).
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +35,18 @@ class Settings(BaseSettings):
         "0 turns the background refresh off.",
     )
     default_currency: str = Field(default="USD", min_length=3, max_length=3)
+    premium_min_ratio: float = Field(
+        default=1.1, ge=1.0, description="Premium alternatives cost at least this x the item."
+    )
+    premium_max_ratio: float = Field(
+        default=2.5, ge=1.0, description="Premium alternatives cost at most this x the item."
+    )
+
+    @model_validator(mode="after")
+    def _band_is_a_range(self) -> Self:
+        if self.premium_max_ratio < self.premium_min_ratio:
+            raise ValueError("NEXTBEST_PREMIUM_MAX_RATIO is below NEXTBEST_PREMIUM_MIN_RATIO")
+        return self
 
 
 @lru_cache

@@ -18,6 +18,7 @@ Source = Literal[
     "basket",
     "bought_together",
     "similar",
+    "premium",
 ]
 
 
@@ -32,10 +33,13 @@ class Reason(BaseModel):
         "popular",
         "category",
         "similar",
+        "premium",
     ]
     text: str = Field(
         examples=[
-            "bought together with Alder Basic Cameras 123 in 23% of the 410 orders that contain it"
+            "bought together with Alder Basic Cameras 123 in 23% of the 410 orders that contain it",
+            "£1.25 more than WHITE HANGING HEART T-LIGHT HOLDER (1.5x); "
+            "chosen by 8% of the 1,120 customers who buy holders",
         ]
     )
     evidence: dict[str, Any]
@@ -52,7 +56,14 @@ class Suggestion(BaseModel):
     source: Source = Field(description="Which part of the engine produced this item.")
     reasons: list[Reason]
     due_at: str | None = Field(
-        default=None, description="Replenishment only: when the next purchase is expected."
+        default=None,
+        description="Replenishment and the premium alternative offered after it: when the "
+        "next purchase is expected.",
+    )
+    price_difference: float | None = Field(
+        default=None,
+        description="Premium only: how much more this item costs than the item it is a step "
+        "up from (the reason names that item).",
     )
     support: int | None = Field(default=None, description="Complements: orders with both.")
     confidence: float | None = Field(default=None, description="Complements: P(this | item).")
@@ -81,7 +92,7 @@ class RelatedAnswer(BaseModel):
     """Items related to one item."""
 
     item_id: str
-    kind: Literal["complement", "similar"]
+    kind: Literal["complement", "similar", "premium"]
     model_version: str
     items: list[Suggestion]
 

@@ -40,6 +40,7 @@ Limit = Annotated[int, Query(ge=1, le=100, description="How many items to return
 Ids = Annotated[list[str], Query(max_length=1000, description="Item ids never to return")]
 Names = Annotated[list[str], Query(max_length=100)]
 Price = Annotated[float | None, Query(ge=0)]
+Ratio = Annotated[float | None, Query(ge=1)]
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
     503: {"model": ErrorResponse, "description": "No trained model yet"},
@@ -88,18 +89,44 @@ async def related(
     request: Request,
     item_id: ItemId,
     kind: Annotated[
-        Literal["complement", "similar"],
-        Query(description="complement: bought together; similar: bought by the same customers"),
+        Literal["complement", "similar", "premium"],
+        Query(
+            description="complement: bought together; similar: bought by the same customers; "
+            "premium: the same kind of item, priced higher within a band"
+        ),
     ] = "complement",
     limit: Limit = 10,
     exclude: Ids = [],  # noqa: B006
     min_price: Price = None,
     max_price: Price = None,
     only_active: bool = True,
+    min_ratio: Annotated[
+        Ratio,
+        Query(
+            ge=1,
+            description="premium only: the lowest price as a multiple of the item's "
+            "(default NEXTBEST_PREMIUM_MIN_RATIO, 1.1)",
+        ),
+    ] = None,
+    max_ratio: Annotated[
+        Ratio,
+        Query(
+            ge=1,
+            description="premium only: the highest price as a multiple of the item's "
+            "(default NEXTBEST_PREMIUM_MAX_RATIO, 2.5)",
+        ),
+    ] = None,
 ) -> Response:
-    """Product-page recommendations for one item."""
+    """Product-page recommendations for one item.
+
+    `premium` answers items of the same kind (its category; for an item without one,
+    the product noun of its name) priced within a band above it, each with the price
+    difference in its reason. An item without a price has no premium alternatives: the
+    list is empty.
+    """
     filters = Filters(limit, tuple(exclude), (), (), min_price, max_price, only_active)
-    return _json(_registry(request).get().related(item_id, kind, filters))
+    recommender = _registry(request).get()
+    return _json(recommender.related(item_id, kind, filters, min_ratio, max_ratio))
 
 
 @router.post(

@@ -15,6 +15,15 @@ DAY = 86_400
 NEW_DAYS = 60  # an item first sold this recently is "new"
 
 Reason = dict[str, Any]
+SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥"}
+
+
+def money(amount: float, currency: str) -> str:
+    """An amount as a customer reads it: "£1.25", "12.50 CHF", or "12.50" without currency."""
+    symbol = SYMBOLS.get(currency)
+    if symbol:
+        return f"{symbol}{amount:,.2f}"
+    return f"{amount:,.2f} {currency}" if currency else f"{amount:,.2f}"
 
 
 class Reasons:

@@ -13,8 +13,10 @@ import numpy as np
 from app.errors import ErrorDetail, InvalidInput, NotFound
 from app.serving.filters import CatalogFacts, Filters
 from app.serving.live import LivePurchases
+from app.serving.premium import PremiumOffers
 from app.serving.reasons import DAY, Reasons
 from app.training.train import Model
+from models.premium import Band, unit_rows
 from models.sparse import row_sum
 
 MIN_GROUP = 20  # customers a group needs before its popularity stands for a newcomer
@@ -37,7 +39,13 @@ class Customer:
 class Recommender:
     """The serving side of one artifact."""
 
-    def __init__(self, model: Model, manifest: dict[str, Any], live: LivePurchases) -> None:
+    def __init__(
+        self,
+        model: Model,
+        manifest: dict[str, Any],
+        live: LivePurchases,
+        band: Band | None = None,
+    ) -> None:
         self.model, self.manifest, self.live = model, manifest, live
         self.version = str(manifest["version"])
         engine, vocab = model.engine, model.vocab
@@ -69,9 +77,8 @@ class Recommender:
         ]
         self.by_buyers = np.argsort(-engine.buyers, kind="stable")
         self.cold = engine.buyers == 0
-        factors = engine.cross_sell.als.item_factors
-        norms = np.linalg.norm(factors, axis=1)
-        self.unit = factors / np.where(norms > 0, norms, 1.0)[:, None]
+        self.unit = unit_rows(engine.cross_sell.als.item_factors)
+        self.premium = PremiumOffers(model, self.unit, band or Band())
         self.rules_conf = engine.baskets.confidence().tocsr()
         pool_category = engine.cross_sell.pool_category
         cold = self.cold[engine.cross_sell.pool]
@@ -204,13 +211,26 @@ class Recommender:
 
     # ---- related items -------------------------------------------------------------------
 
-    def related(self, item_id: str, kind: str, filters: Filters) -> Answer:
-        """Frequently bought together (`complement`) or nearest in taste (`similar`)."""
+    def related(
+        self,
+        item_id: str,
+        kind: str,
+        filters: Filters,
+        min_ratio: float | None = None,
+        max_ratio: float | None = None,
+    ) -> Answer:
+        """Bought together (`complement`), nearest in taste (`similar`) or a step up (`premium`).
+
+        `min_ratio` and `max_ratio` narrow or widen the premium price band for this request.
+        """
         item = self.item(item_id)
         allowed = self.facts.mask(filters)
         allowed[item] = False
         if kind == "complement":
             items = self._complements(item, allowed, filters.limit)
+        elif kind == "premium":
+            band = self._band(min_ratio, max_ratio)
+            items = self._premium(item, allowed, filters.limit, band)
         else:
             items = self._similar(item, allowed, filters.limit)
         return {"item_id": item_id, "kind": kind, "model_version": self.version, "items": items}
@@ -255,6 +275,30 @@ class Recommender:
             )
             for j in picks
         ]
+
+    def _band(self, low: float | None, high: float | None) -> Band:
+        """The configured band, with the request's bounds where it gives them."""
+        default = self.premium.band
+        band = Band(default.low if low is None else low, default.high if high is None else high)
+        if band.high < band.low:
+            raise InvalidInput(
+                f"max_ratio {band.high} is below min_ratio {band.low}",
+                [ErrorDetail(field="query.max_ratio", message="must be at least min_ratio")],
+            )
+        return band
+
+    def _premium(self, item: int, allowed: np.ndarray, limit: int, band: Band) -> list[Answer]:
+        picks, scores = self.premium.alternatives(item, allowed, limit, band)
+        return [
+            self._premium_item(j, item, score)
+            for j, score in zip(picks.tolist(), scores.tolist(), strict=True)
+        ]
+
+    def _premium_item(self, item: int, anchor: int, score: float, due: bool = False) -> Answer:
+        reason = self.premium.reason(item, anchor, due)
+        entry = self._item(item, score, "premium", [reason])
+        entry["price_difference"] = reason["evidence"]["price_difference"]
+        return entry
 
     # ---- baskets -------------------------------------------------------------------------
 

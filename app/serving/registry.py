@@ -17,6 +17,7 @@ from app.serving.live import LivePurchases
 from app.serving.recommender import Recommender
 from app.training.train import artifacts, load
 from models.artifact import ArtifactError
+from models.premium import Band
 
 log = logging.getLogger("nextbest")
 
@@ -24,8 +25,9 @@ log = logging.getLogger("nextbest")
 class Registry:
     """Holds the current Recommender; `refresh` loads newer models and new purchases."""
 
-    def __init__(self, model_dir: Path, engine: Engine) -> None:
+    def __init__(self, model_dir: Path, engine: Engine, band: Band | None = None) -> None:
         self.model_dir, self.engine = model_dir, engine
+        self.band = band or Band()  # premium alternatives' price band, from the settings
         self.current: Recommender | None = None
         self.failed: set[str] = set()
         self.lock = threading.Lock()
@@ -64,7 +66,7 @@ class Registry:
                 self.failed.add(path.name)
                 continue
             live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
-            self.current = Recommender(model, manifest, live)
+            self.current = Recommender(model, manifest, live, self.band)
             gc.collect()
             gc.freeze()  # the model's objects never die: keep them out of GC passes
             log.info("serving model %s", manifest["version"])

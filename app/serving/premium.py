@@ -1,0 +1,89 @@
+"""Premium alternatives of one loaded model: for product pages and after due items.
+
+Why the best alternative of every item is chosen at load time: the personal cross-sell
+route is the hottest path, and offering the better version of a due consumable must
+cost it one array lookup, not a ranking.
+"""
+
+import numpy as np
+
+from app.serving.reasons import Reason, money
+from app.training.train import Model
+from models.kinds import plural
+from models.premium import Band, Premium, group_buyers, groups
+
+
+class PremiumOffers:
+    """The model's premium facts, the configured band and each item's best alternative."""
+
+    def __init__(self, model: Model, unit: np.ndarray, band: Band) -> None:
+        vocab, engine = model.vocab, model.engine
+        group, n_groups = groups(vocab.kind, vocab.pack)
+        self.premium = Premium(
+            group, vocab.price, unit, engine.buyers, group_buyers(engine.owned, group, n_groups)
+        )
+        self.band = band
+        self.best = self.premium.best(band, vocab.active)
+        self.vocab = vocab
+
+    def alternatives(
+        self, item: int, allowed: np.ndarray, limit: int, band: Band | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(items, scores): `item`'s best alternatives in `band` (default: the configured one)."""
+        return self.premium.alternatives(item, band or self.band, allowed, limit)
+
+    def upgrade(self, item: int, allowed: np.ndarray) -> int | None:
+        """The configured band's best alternative of `item`, if the filters allow it."""
+        better = int(self.best[item])
+        return better if better >= 0 and allowed[better] else None
+
+    def difference(self, item: int, anchor: int) -> float:
+        """How much more `item` costs than `anchor`."""
+        return round(float(self.vocab.price[item] - self.vocab.price[anchor]), 2)
+
+    def reason(self, item: int, anchor: int, due: bool = False) -> Reason:
+        """The price step in money and as a multiple, and how often the kind's buyers chose it."""
+        vocab, premium = self.vocab, self.premium
+        ratio = float(vocab.price[item] / vocab.price[anchor])
+        step = money(self.difference(item, anchor), vocab.currency[item])
+        name = vocab.items.names[anchor]
+        share = premium.share(item)
+        total = int(premium.group_buyers[premium.group[item]])
+        chosen = _chosen(int(premium.buyers[item]), share, total, self.kind_words(item))
+        step = (
+            f"a step up from {name}, which is due again: {step} more"
+            if due
+            else (f"{step} more than {name}")
+        )
+        text = f"{step} ({ratio:.1f}x); {chosen}"
+        return {
+            "kind": "premium",
+            "text": text,
+            "evidence": {
+                "item_id": vocab.item_ids[anchor],
+                "price_difference": self.difference(item, anchor),
+                "currency": vocab.currency[item] or None,
+                "price_ratio": round(ratio, 2),
+                "kind": vocab.kinds[int(vocab.kind[item])],
+                "kind_buyers": total,
+                "buyers": int(premium.buyers[item]),
+                "share": round(share, 4),
+                "similarity": round(float(premium.unit[item] @ premium.unit[anchor]), 4),
+            },
+        }
+
+    def kind_words(self, item: int) -> str:
+        """The item's kind as a buyer would say it: "coffee beans in 3-packs", "holders"."""
+        code = int(self.vocab.kind[item])
+        label = self.vocab.kinds[code]
+        words = plural(label) if code >= len(self.vocab.categories) else label
+        pack = int(self.vocab.pack[item])
+        return f"{words} in {pack}-packs" if pack > 1 else words
+
+
+def _chosen(buyers: int, share: float, total: int, kind: str) -> str:
+    """How often the kind's buyers chose the item, in words a salesperson can say."""
+    who = f"the {total:,} customers who buy {kind}"
+    if not buyers:
+        return f"not bought yet by any of {who}"
+    return f"chosen by {share:.0%} of {who}" if share >= 0.005 else f"chosen by {buyers:,} of {who}"
