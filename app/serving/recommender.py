@@ -123,9 +123,9 @@ class Recommender:
         scores = self._personal_scores(customer)
         allowed[customer.owned] = False
         allowed[[d["index"] for d in due]] = False
+        items = self._due_items(due, allowed, now)[: filters.limit]
         pool = self.engine.cross_sell.pool
-        top = _top(scores, allowed[pool], filters.limit - len(due))
-        items = [self._due_item(d, now) for d in due]
+        top = _top(scores, allowed[pool], filters.limit - len(items))
         items += self._personal_items(pool[top], scores[top], customer.owned)
         return self._answer(customer_id, "personal", items)
 
@@ -374,6 +374,22 @@ class Recommender:
                 reasons.append(self.reasons.popular(item, buyers, None, 0))
             found.append(reasons[:2])
         return found
+
+    def _due_items(self, due: list[dict[str, Any]], allowed: np.ndarray, now: int) -> list[Answer]:
+        """Due items, each followed by its better version when there is one to offer.
+
+        The better version is taken out of `allowed`, so the blend does not offer it again.
+        """
+        items = []
+        for d in due:
+            items.append(self._due_item(d, now))
+            better = self.premium.upgrade(d["index"], allowed)
+            if better is not None:
+                allowed[better] = False
+                upgrade = self._premium_item(better, d["index"], 0.0, due=True)
+                upgrade["due_at"] = items[-1]["due_at"]
+                items.append(upgrade)
+        return items
 
     def _due_item(self, due: dict[str, Any], now: int) -> Answer:
         reason = self.reasons.cycle(due["cycle"], due["last"], due["due"], now)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from app.api.answers import RelatedAnswer
+from app.api.answers import CrossSellAnswer, RelatedAnswer
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.ingest.importer import import_records
@@ -181,3 +181,37 @@ def test_an_item_without_a_price_has_an_empty_list_and_an_unknown_one_404(
     response = client.get("/v1/items/no-such-item/related", params={"kind": "premium"})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_due_consumable_is_followed_by_its_better_version(
+    shop: tuple[TestClient, str],
+) -> None:
+    client, url = shop
+    facts = catalog(url)
+    answer = client.get(f"/v1/customers/{BUYER}/cross-sell").json()
+    items = answer["items"]
+    due, better = items[0], items[1]
+    assert due["source"] == "replenishment" and better["source"] == "premium"
+    bought = facts[due["item_id"]]
+    assert facts[better["item_id"]]["category"] == "coffee beans"
+    assert 1.1 * bought["price"] <= better["price"] <= 2.5 * bought["price"]
+    assert better["due_at"] == due["due_at"]
+    reason = better["reasons"][0]["text"]
+    assert f"a step up from {bought['name']}, which is due again" in reason
+    assert better["price_difference"] == pytest.approx(better["price"] - bought["price"])
+    assert [i["item_id"] for i in items].count(better["item_id"]) == 1
+    CrossSellAnswer.model_validate(answer)
+
+
+def test_filters_that_exclude_the_better_version_leave_it_out(
+    shop: tuple[TestClient, str],
+) -> None:
+    client, _ = shop
+    plain = client.get(f"/v1/customers/{BUYER}/cross-sell").json()["items"]
+    upgrade_id = plain[1]["item_id"]
+    capped = client.get(
+        f"/v1/customers/{BUYER}/cross-sell", params={"max_price": plain[0]["price"]}
+    ).json()["items"]
+    assert capped[0]["item_id"] == plain[0]["item_id"]
+    assert upgrade_id not in [i["item_id"] for i in capped]
+    assert "premium" not in [i["source"] for i in capped]
