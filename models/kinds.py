@@ -39,6 +39,13 @@ _QUANTITIES = "set sets pack packs of assorted asst piece pieces pc pcs"
 _GRAMMAR = "and the in on for to my your our no you"
 SKIPPED = frozenset(" ".join([_COLOURS, _PATTERNS, _SIZES, _QUANTITIES, _GRAMMAR]).split())
 TRUNCATED_EXTRA = 3  # letters a truncated word may miss ("neckl" → "necklace")
+# "PACK OF 72 ...", "SET/6 ...", "BOX OF 24 ...", "S/6 ...", or a leading count "36 PENCILS ..."
+# (but "3 TIER CAKE TIN" is one tin).
+_COUNT = re.compile(
+    r"\b(?:pack|set|box|bag|tube|jar|tin|s)\s*(?:of\s*|/\s*)?(\d{1,3})\b"
+    r"|^\s*(\d{1,3})\s+(?!tiers?\b|hooks?\b|drawers?\b|wicks?\b)[a-z]",
+    re.IGNORECASE,
+)
 
 
 def product_kinds(names: list[str], min_items: int = 3) -> tuple[np.ndarray, list[str]]:
@@ -81,6 +88,17 @@ def kinds_of(
     code = np.array([position[n] for n in nouns_found] + [-1], dtype=np.int32)
     kind[missing] = code[derived]  # -1 picks the trailing -1: no kind
     return kind, labels
+
+
+def count_in_name(name: str) -> int:
+    """How many units a name says one sale holds ("PACK OF 72 CAKE CASES": 72), else 1.
+
+    Why: a premium alternative sells the same quantity; twelve baking cases for more
+    money than seventy-two are not a better product.
+    """
+    found = _COUNT.search(name or "")
+    count = int(found.group(1) or found.group(2)) if found else 1
+    return count if count > 0 else 1
 
 
 def plural(noun: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from app.training.lines import lines, sale_lines
 from models.engine import Items
 from models.history import NO_CUSTOMER, History
-from models.kinds import kinds_of
+from models.kinds import count_in_name, kinds_of
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Vocab:
     categories: list[str]  # category names; Items.category indexes them
     kind: np.ndarray  # int32: the category, else the product noun of the name; -1 for none
     kinds: list[str]  # kind labels: the categories first, then nouns (models.kinds)
-    pack: np.ndarray  # int32: attributes.pack_size, 1 where not declared
+    pack: np.ndarray  # int32 units per sale: attributes.pack_size, else from the name, else 1
     currency: list[str]  # ISO code of each item's price, "" where unknown
     customer_ids: list[str]
     customer_db_ids: np.ndarray  # int64 primary keys, sorted
@@ -60,6 +60,7 @@ def load_snapshot(engine: Engine) -> Snapshot:
     pack, currency = items[9:]
     # Kinds only group premium alternatives: the cross-sell blend sees categories alone.
     kind, kinds = kinds_of(names, category, categories)
+    pack = _packs(pack, names, category)
     customer_db_ids, customer_ids, group, groups = customers
     item, known_item = index_of(item_db_ids, sales["item"])
     customer, known_customer = index_of(customer_db_ids, sales["customer"])
@@ -156,9 +157,17 @@ def _items(conn: Connection) -> tuple[Any, ...]:
 
 
 def _pack_size(attributes: dict[str, Any]) -> int:
-    """Units in one sale of the item; a premium alternative sells the same number."""
+    """Units in one sale of the item (0: not declared); premium compares equal packs."""
     size = attributes.get("pack_size")
-    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 1
+    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 0
+
+
+def _packs(declared: np.ndarray, names: list[str], category: np.ndarray) -> np.ndarray:
+    """Declared pack sizes; else, where kinds come from names, the count a name gives."""
+    pack = np.where(declared > 0, declared, 1).astype(np.int32)
+    from_name = np.flatnonzero((declared == 0) & (category < 0))
+    pack[from_name] = [count_in_name(names[i]) for i in from_name.tolist()]
+    return pack
 
 
 def _customers(conn: Connection) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from models.kinds import kinds_of, nouns, plural, product_kinds, singular
+from models.kinds import count_in_name, kinds_of, nouns, plural, product_kinds, singular
 
 # Enough of each noun that it counts as a product noun (3+ descriptions end with it).
 CATALOG = [
@@ -94,3 +94,18 @@ def test_an_item_with_a_category_keeps_it_as_its_kind() -> None:
 def test_a_catalog_with_categories_everywhere_derives_nothing() -> None:
     kind, labels = kinds_of(["a bag", "a box"], np.array([1, 0], dtype=np.int32), ["x", "y"])
     assert kind.tolist() == [1, 0] and labels == ["x", "y"]
+
+
+def test_the_count_a_name_gives_is_its_pack_size() -> None:
+    counts = {
+        "PACK OF 72 RETROSPOT CAKE CASES": 72,
+        "SET/6 RED SPOTTY PAPER CUPS": 6,
+        "S/4 ICON COASTER,ELVIS LIVES": 4,
+        "36 PENCILS TUBE RED RETROSPOT": 36,
+        "3 TIER CAKE TIN RED AND CREAM": 1,  # tiers, not tins
+        "3 WICK CHRISTMAS BRIAR CANDLE": 1,
+        "15CM CHRISTMAS GLASS BALL 20 LIGHTS": 1,
+        "DOOR SIGN 3": 1,
+        "WHITE HANGING HEART T-LIGHT HOLDER": 1,
+    }
+    assert {name: count_in_name(name) for name in counts} == counts
