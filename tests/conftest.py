@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.db.tables import metadata
+from app.ingest.online_retail import import_online_retail
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("sqlite", "postgresql", "mysql")
@@ -115,6 +116,22 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def online_retail() -> Path:
     """The UCI Online Retail file, or a skip where this machine does not have it."""
+    return _online_retail_file()
+
+
+@pytest.fixture(scope="session")
+def online_retail_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite database holding the whole Online Retail file, imported once per session."""
+    source = _online_retail_file()
+    url = f"sqlite:///{tmp_path_factory.mktemp('online-retail') / 'retail.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    import_online_retail(engine, source)
+    engine.dispose()
+    return url
+
+
+def _online_retail_file() -> Path:
     if not ONLINE_RETAIL.is_file():
         pytest.skip(
             f"Online Retail data not found at {ONLINE_RETAIL}; set NEXTBEST_ONLINE_RETAIL_CSV"
