@@ -45,17 +45,17 @@ class PremiumOffers:
         """The price step in money and as a multiple, and how often the kind's buyers chose it."""
         vocab, premium = self.vocab, self.premium
         ratio = float(vocab.price[item] / vocab.price[anchor])
-        step = money(self.difference(item, anchor), vocab.currency[item])
+        more = money(self.difference(item, anchor), vocab.currency[item])
         name = vocab.items.names[anchor]
         share = premium.share(item)
         total = int(premium.group_buyers[premium.group[item]])
         chosen = _chosen(int(premium.buyers[item]), share, total, self.kind_words(item))
-        step = (
-            f"a step up from {name}, which is due again: {step} more"
-            if due
-            else (f"{step} more than {name}")
-        )
-        text = f"{step} ({ratio:.1f}x); {chosen}"
+        if due:
+            text = (
+                f"a step up from {name}, which is due again: {more} more ({ratio:.1f}x); {chosen}"
+            )
+        else:
+            text = f"{more} more than {name} ({ratio:.1f}x); {chosen}"
         return {
             "kind": "premium",
             "text": text,
