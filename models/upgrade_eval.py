@@ -1,0 +1,117 @@
+"""Offline evaluation of upgrade propensity on a time split, against simple baselines.
+
+Why stacked monthly snapshots: one moment gives one row per subscriber and few
+upgrades; every month before the cutoff (whose horizon has fully passed) gives many
+more, each labelled with what happened in the following `horizon_days`. The test
+snapshot is the cutoff itself, scored on the horizon after it.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.ladder import Ladder, project, target_plans
+from models.propensity import Propensity, fit_propensity, precision_at_k, roc_auc
+from models.upgrades import (
+    DAY,
+    FEATURES,
+    TREND_DAYS,
+    SaasHistory,
+    Snapshot,
+    snapshot,
+    upgrades_after,
+)
+
+STEP_DAYS = 30
+PROJECTION_MONTHS = 6
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training rows stacked over monthly snapshots, and the test snapshot's labels."""
+
+    features: np.ndarray
+    upgraded: np.ndarray
+
+
+def training_rows(
+    history: SaasHistory, ladder: Ladder, until: int, horizon_days: int, first: int
+) -> Split:
+    """Monthly snapshots from `first` whose horizon ends by `until`, stacked."""
+    moments = np.arange(until - horizon_days * DAY, first, -STEP_DAYS * DAY)[::-1]
+    parts = []
+    for at in moments.tolist():
+        snap = snapshot(history, ladder, at)
+        upgraded, _ = upgrades_after(history, ladder, snap, horizon_days)
+        room = can_upgrade(ladder, snap.plan)
+        parts.append((snap.features[room], upgraded[room]))
+    if not parts:
+        return Split(np.zeros((0, len(FEATURES))), np.zeros(0, bool))
+    return Split(np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+
+
+def fit_upgrades(
+    history: SaasHistory, ladder: Ladder, until: int, horizon_days: int = 90
+) -> Propensity:
+    """The propensity model fitted on every monthly snapshot whose outcome is known."""
+    first = int(history.sub_started.min()) if len(history.sub_started) else until
+    rows = training_rows(history, ladder, until, horizon_days, first)
+    return fit_propensity(rows.features, rows.upgraded, FEATURES)
+
+
+def evaluate_upgrades(
+    history: SaasHistory, ladder: Ladder, cutoff: int, horizon_days: int = 90, k: int = 100
+) -> dict[str, dict[str, float]]:
+    """ROC AUC, precision@k and tier accuracy among upgraders, per scorer, at `cutoff`."""
+    model = fit_upgrades(history, ladder, cutoff, horizon_days)
+    test = snapshot(history, ladder, cutoff)
+    test = subset(test, can_upgrade(ladder, test.plan))
+    upgraded, to = upgrades_after(history, ladder, test, horizon_days)
+    months = TREND_DAYS / 30.44
+    projected = project(test.usage, test.before, months, PROJECTION_MONTHS)
+    learned_target, _ = target_plans(ladder, test.plan, projected, np.inf)
+    rule_target, _ = target_plans(ladder, test.plan, test.usage, np.inf)
+    next_up, _ = target_plans(ladder, test.plan, np.zeros_like(test.usage), np.inf)
+    ratio = np.nan_to_num(test.usage / ladder.limits[test.plan], nan=0.0).max(axis=1, initial=0)
+    rng = np.random.default_rng(0)
+    scorers = {
+        "learned propensity": (model.probability(test.features), learned_target),
+        "usage-ratio rule": (ratio, rule_target),
+        "tenure": (test.tenure_days, next_up),
+        "random": (rng.random(len(ratio)), next_up),
+    }
+    results = {}
+    for name, (scores, target) in scorers.items():
+        results[name] = {
+            "ROC AUC": roc_auc(scores, upgraded),
+            f"precision@{k}": precision_at_k(scores, upgraded, k),
+            "tier accuracy": float((target[upgraded] == to[upgraded]).mean())
+            if upgraded.any()
+            else float("nan"),
+        }
+    results["_sizes"] = {
+        "subscribers": float(len(upgraded)),
+        "upgraders": float(upgraded.sum()),
+    }
+    return results
+
+
+def can_upgrade(ladder: Ladder, plan: np.ndarray) -> np.ndarray:
+    """Subscribers with a higher plan in their ladder: only they can upgrade at all."""
+    _, why = target_plans(ladder, plan, np.zeros((len(plan), ladder.limits.shape[1])), np.inf)
+    result: np.ndarray = why == 0
+    return result
+
+
+def subset(snap: Snapshot, keep: np.ndarray) -> Snapshot:
+    """The snapshot's subscribers where `keep` is true."""
+    return Snapshot(
+        snap.at,
+        snap.subscription[keep],
+        snap.customer[keep],
+        snap.plan[keep],
+        snap.usage[keep],
+        snap.before[keep],
+        snap.tenure_days[keep],
+        snap.features[keep],
+    )

@@ -1,0 +1,185 @@
+"""Who upgrades: each subscriber's state at a moment, its features, and what happened next.
+
+Why state at a moment rebuilt from history: a propensity model must learn from what
+was known *then* (the plan, the usage readings and the tickets up to that moment) and
+be judged on what happened *after*, or it learns from the future. The same functions
+build the stacked monthly snapshots that training fits on, the snapshot at an
+evaluation cutoff, and one subscriber's features at request time, so training and
+serving cannot drift apart. Every step is vectorised over subscribers.
+
+The features are the drivers a salesperson would name: how close usage is to the
+plan's limits (in bands), its trend, the renewal window, an open complaint, tenure,
+loyalty and the billing period. Subscription rows record only the current billing
+period, so past snapshots take it as it is now.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.ladder import Ladder
+
+DAY = 86_400
+NEVER = np.iinfo(np.int64).max
+BANDS = (0.6, 0.8, 0.95)  # usage-ratio band edges: below 60 %, 60-80, 80-95, 95 and up
+TREND_DAYS = 90  # usage now against usage this long ago
+RENEWAL_DAYS = 90  # an annual renewal within the horizon is a natural moment to upgrade
+TENURE_DAYS = 365
+FEATURES = [
+    "highest usage / limit",
+    "the same, projected 90 days ahead",
+    "usage 60-80% of a limit",
+    "usage 80-95% of a limit",
+    "usage 95%+ of a limit",
+    "usage growth over 90 days (log)",
+    "annual renewal within 90 days",
+    "open complaint",
+    "tenure over 12 months",
+    "loyal shop customer",
+    "annual billing",
+]
+
+
+@dataclass(frozen=True)
+class SaasHistory:
+    """Subscriptions, plan changes, usage readings and tickets, by customer index."""
+
+    sub_customer: np.ndarray  # int64 per subscription
+    sub_started: np.ndarray  # int64 seconds
+    sub_ended: np.ndarray  # int64 seconds, NEVER while live
+    sub_annual: np.ndarray  # bool: billed yearly (as now)
+    sub_renews: np.ndarray  # int64 seconds: the next renewal (annual anniversaries follow it)
+    change_customer: np.ndarray  # int64 per plan change, sorted by (customer, at)
+    change_plan: np.ndarray  # int64: the plan changed to
+    change_at: np.ndarray  # int64 seconds
+    usage_customer: np.ndarray  # int64 per reading, sorted by (customer, metric, at)
+    usage_metric: np.ndarray  # int64: column of Ladder.limits
+    usage_value: np.ndarray  # float64
+    usage_at: np.ndarray  # int64 seconds
+    ticket_customer: np.ndarray  # int64 per complaint
+    ticket_opened: np.ndarray  # int64 seconds
+    ticket_closed: np.ndarray  # int64 seconds, NEVER while open
+    loyal: np.ndarray  # bool per customer: the shop's best customers (RFM)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Live paid subscribers at moment `at`, what was known of them then, and the features."""
+
+    at: int
+    subscription: np.ndarray  # int64 index into the SaasHistory subscriptions
+    customer: np.ndarray  # int64
+    plan: np.ndarray  # int64 plan at `at`
+    usage: np.ndarray  # float64 subscribers x metrics, NaN without a reading
+    before: np.ndarray  # float64, the same TREND_DAYS earlier
+    tenure_days: np.ndarray  # float64
+    features: np.ndarray  # float64 subscribers x len(FEATURES)
+
+
+def snapshot(history: SaasHistory, ladder: Ladder, at: int, trial_days: int = 14) -> Snapshot:
+    """Subscribers live and past their trial at `at`, with their features then."""
+    h = history
+    live = (h.sub_started + trial_days * DAY <= at) & (h.sub_ended > at)
+    subs = np.flatnonzero(live)
+    customer = h.sub_customer[subs]
+    plan = _last_at(h.change_customer, h.change_at, h.change_plan, customer, at)
+    keep = plan >= 0
+    subs, customer, plan = subs[keep], customer[keep], plan[keep]
+    metrics = ladder.limits.shape[1]
+    usage = _readings(h, customer, at, metrics)
+    before = _readings(h, customer, at - TREND_DAYS * DAY, metrics)
+    tenure = (at - h.sub_started[subs]) / DAY
+    ratio = usage / ladder.limits[plan]
+    worst = np.nan_to_num(ratio, nan=0.0).argmax(axis=1) if len(subs) else np.zeros(0, int)
+    top = np.nan_to_num(ratio[np.arange(len(subs)), worst], nan=0.0)
+    then = before[np.arange(len(subs)), worst]
+    now = usage[np.arange(len(subs)), worst]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.nan_to_num(np.log(now / then), nan=0.0, posinf=0.0, neginf=0.0)
+    ahead = top * np.exp(np.clip(growth, 0.0, 1.0))  # where usage will be in 90 days
+    band = np.searchsorted(BANDS, top, side="right")
+    renewal = h.sub_annual[subs] & (_next_renewal(h, subs, at) - at <= RENEWAL_DAYS * DAY)
+    features = np.column_stack(
+        [
+            np.clip(top, 0.0, 1.5),
+            np.clip(ahead, 0.0, 1.5),
+            band == 1,
+            band == 2,
+            band == 3,
+            np.clip(growth, -1.0, 1.0),
+            renewal,
+            _open_complaint(h, customer, at),
+            tenure >= TENURE_DAYS,
+            h.loyal[customer],
+            h.sub_annual[subs],
+        ]
+    ).astype(np.float64)
+    return Snapshot(at, subs, customer, plan, usage, before, tenure, features)
+
+
+def upgrades_after(
+    history: SaasHistory, ladder: Ladder, snap: Snapshot, horizon_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(upgraded within the horizon, plan upgraded to or -1) per subscriber of `snap`.
+
+    The first plan change after the moment counts, when it is to a higher tier of the
+    same ladder within `horizon_days`.
+    """
+    h = history
+    key = _key(h.change_customer, h.change_at)
+    nxt = np.searchsorted(key, _key(snap.customer, np.full(len(snap.customer), snap.at)), "right")
+    found = nxt < len(key)
+    nxt = np.minimum(nxt, max(len(key) - 1, 0))
+    if not len(key):
+        return np.zeros(len(snap.customer), bool), np.full(len(snap.customer), -1)
+    to = h.change_plan[nxt]
+    upgraded = (
+        found
+        & (h.change_customer[nxt] == snap.customer)
+        & (h.change_at[nxt] <= snap.at + horizon_days * DAY)
+        & (ladder.ladder[to] == ladder.ladder[snap.plan])
+        & (ladder.rank[to] > ladder.rank[snap.plan])
+    )
+    return upgraded, np.where(upgraded, to, -1)
+
+
+def _key(customer: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """One sortable int64 per (customer, seconds) pair; seconds stay below 2**36."""
+    result: np.ndarray = customer.astype(np.int64) * (1 << 36) + np.minimum(at, (1 << 36) - 1)
+    return result
+
+
+def _last_at(
+    owner: np.ndarray, at: np.ndarray, value: np.ndarray, who: np.ndarray, moment: int
+) -> np.ndarray:
+    """The last `value` of each of `who` at or before `moment` (rows sorted by owner, at)."""
+    if not len(owner):
+        return np.full(len(who), -1, dtype=np.int64)
+    key = _key(owner, at)
+    last = np.searchsorted(key, _key(who, np.full(len(who), moment)), "right") - 1
+    ok = (last >= 0) & (owner[np.maximum(last, 0)] == who)
+    return np.where(ok, value[np.maximum(last, 0)], -1).astype(np.int64)
+
+
+def _readings(h: SaasHistory, customer: np.ndarray, moment: int, metrics: int) -> np.ndarray:
+    """The newest reading of each metric at or before `moment` (NaN without one)."""
+    result = np.full((len(customer), metrics), np.nan)
+    for m in range(metrics):
+        rows = np.flatnonzero(h.usage_metric == m)
+        index = _last_at(h.usage_customer[rows], h.usage_at[rows], rows, customer, moment)
+        result[:, m] = np.where(index >= 0, h.usage_value[np.maximum(index, 0)], np.nan)
+    return result
+
+
+def _next_renewal(h: SaasHistory, subs: np.ndarray, moment: int) -> np.ndarray:
+    """The first yearly anniversary of the recorded renewal date after `moment`."""
+    anchor = h.sub_renews[subs]
+    year = 365 * DAY
+    result: np.ndarray = anchor + year * ((moment - anchor) // year + 1)
+    return result
+
+
+def _open_complaint(h: SaasHistory, customer: np.ndarray, moment: int) -> np.ndarray:
+    """Whether each customer had a complaint open at `moment`."""
+    open_now = (h.ticket_opened <= moment) & (h.ticket_closed > moment)
+    return np.isin(customer, h.ticket_customer[open_now])
