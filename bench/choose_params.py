@@ -9,15 +9,13 @@ Markdown table of NDCG@10 and the other metrics per variant.
         --validation-cutoff 2026-05-01 --test-cutoff 2026-08-01
 """
 
-import argparse
 import dataclasses
 import os
-from datetime import UTC, datetime
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from app.db.engine import make_engine
-from app.training.data import load_snapshot
+from splits import arguments, read
+
 from app.training.evaluation import engine_scorer
 from models.crosssell import Weights
 from models.engine import Params
@@ -35,19 +33,9 @@ VARIANTS: dict[str, Params] = {
 }
 
 
-def day(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--validation-cutoff", type=day, default=day("2011-06-01"))
-    parser.add_argument("--test-cutoff", type=day, default=day("2011-09-01"))
-    args = parser.parse_args()
-    engine = make_engine(args.database_url)
-    snapshot = load_snapshot(engine)
-    engine.dispose()
+    args = arguments(__doc__.split("\n")[0])
+    snapshot = read(args.database_url)
     before_test = snapshot.history.before(int(args.test_cutoff.timestamp()))
     snapshot = dataclasses.replace(snapshot, history=before_test)
     data = split(before_test, int(args.validation_cutoff.timestamp()), snapshot.vocab.active)

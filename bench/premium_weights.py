@@ -10,18 +10,15 @@ among the first 5 (HR@5); a random order of the same candidates is the baseline.
     python bench/premium_weights.py --database-url sqlite:///retail.db
 """
 
-import argparse
 import dataclasses
 import os
-from datetime import UTC, datetime
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 import scipy.sparse as sp
+from splits import arguments, read
 
-from app.db.engine import make_engine
-from app.training.data import load_snapshot
 from models.engine import Params, fit_engine
 from models.evaluate import split
 from models.premium import Band, Premium, group_buyers, groups, unit_rows
@@ -29,19 +26,9 @@ from models.premium import Band, Premium, group_buyers, groups, unit_rows
 WEIGHTS = {"share of buyers only": 0.0, "0.25 (default)": 0.25, "0.5": 0.5, "cosine only": 1.0}
 
 
-def day(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--validation-cutoff", type=day, default=day("2011-06-01"))
-    parser.add_argument("--test-cutoff", type=day, default=day("2011-09-01"))
-    args = parser.parse_args()
-    engine = make_engine(args.database_url)
-    snapshot = load_snapshot(engine)
-    engine.dispose()
+    args = arguments(__doc__.split("\n")[0])
+    snapshot = read(args.database_url)
     vocab = snapshot.vocab
     before_test = snapshot.history.before(int(args.test_cutoff.timestamp()))
     snapshot = dataclasses.replace(snapshot, history=before_test)
