@@ -213,13 +213,25 @@ def evaluate(
         datetime,
         typer.Option(formats=["%Y-%m-%d"], help="Train before this day, score what came after"),
     ],
-    k: Annotated[int, typer.Option(min=1, max=100, help="List length")] = 10,
+    k: Annotated[
+        int | None, typer.Option(min=1, help="List length (default 10; 100 with --upsell)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
     weighting: Annotated[Weighting, typer.Option(help="Confidence weights")] = Weighting.binary,
+    upsell: Annotated[
+        bool, typer.Option("--upsell", help="Evaluate upgrade propensity on the plan ladder")
+    ] = False,
+    horizon_days: Annotated[
+        int, typer.Option(min=1, help="--upsell: upgrades within this many days count")
+    ] = 90,
 ) -> None:
     """Offline evaluation of the engine against baselines on a time split."""
     from datetime import UTC
 
+    if upsell:
+        _evaluate_upsell(cutoff.replace(tzinfo=UTC), k or 100, horizon_days, as_json)
+        return
+    k = k or 10
     from app.training.data import load_snapshot
     from app.training.evaluation import run_evaluation
     from models.engine import Params
@@ -236,6 +248,29 @@ def evaluate(
         )
         return
     typer.echo(", ".join(f"{name}: {value:,}" for name, value in sizes.items()))
+    _table(results)
+
+
+def _evaluate_upsell(cutoff: datetime, k: int, horizon_days: int, as_json: bool) -> None:
+    """Who upgrades after the cutoff: the learned propensity against simple rules."""
+    from app.training.saas import load_saas
+    from models.upgrade_eval import evaluate_upgrades
+
+    at = int(cutoff.timestamp())
+    with _database() as engine:
+        data = load_saas(engine, loyal_as_of=at)
+    results = evaluate_upgrades(data.history, data.ladder, at, horizon_days, k)
+    sizes = {name: int(value) for name, value in results.pop("_sizes").items()}
+    if as_json:
+        payload = {"cutoff": cutoff.date().isoformat(), "horizon_days": horizon_days, "k": k}
+        typer.echo(json.dumps({**payload, **sizes, "results": results}, indent=2))
+        return
+    typer.echo(", ".join(f"{name}: {value:,}" for name, value in sizes.items()))
+    _table(results)
+
+
+def _table(results: dict[str, dict[str, float]]) -> None:
+    """One Markdown table: a row per scorer, a column per metric."""
     metrics = list(next(iter(results.values())))
     typer.echo("| scorer | " + " | ".join(metrics) + " |")
     typer.echo("|---|" + "---:|" * len(metrics))

@@ -1,0 +1,175 @@
+"""The SaaS tables from the database straight into arrays: plans, subscriptions, usage.
+
+Why raw SQL rows into numpy, as for purchases: usage readings run to millions of rows
+(one per metric per month per subscriber), and the propensity model works on whole
+columns. Timestamps become epoch seconds in SQL; NULL becomes -1 (or "never").
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, text
+
+from app.training.data import index_of
+from app.training.lines import epoch
+from models.ladder import Ladder
+from models.upgrades import NEVER, SaasHistory
+
+LOYAL_SHARE = 0.25  # the top quarter of buyers by sales in the last year are loyal
+YEAR = 365 * 86_400
+
+
+@dataclass(frozen=True)
+class SaasData:
+    """The ladder, the history, and the ids behind their indexes."""
+
+    ladder: Ladder
+    history: SaasHistory
+    plan_ids: list[str]
+    customer_ids: list[str]
+
+
+def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
+    """Every SaaS table as arrays; loyalty from the year of sales before `loyal_as_of`."""
+    with engine.connect() as conn:
+        plan_db, plan_ids, ladder = _ladder(conn)
+        customers = conn.execute(text("SELECT id, customer_id FROM customer ORDER BY id")).all()
+        customer_db = np.array([r[0] for r in customers], dtype=np.int64)
+        metric = {name: i for i, name in enumerate(ladder.metrics)}
+        subs = _rows(
+            conn,
+            "customer_id",
+            "started_at",
+            "ended_at",
+            "billing_period",
+            "renews_at",
+            table="subscription",
+        )
+        changes = _rows(
+            conn,
+            "customer_id",
+            "to_plan_id",
+            "changed_at",
+            table="plan_change",
+            order="customer_id, changed_at",
+        )
+        usage = _rows(
+            conn,
+            "customer_id",
+            "metric",
+            "value",
+            "measured_at",
+            table="usage",
+            order="customer_id, metric, measured_at",
+        )
+        tickets = _rows(
+            conn,
+            "customer_id",
+            "opened_at",
+            "closed_at",
+            table="ticket",
+            where="kind = 'complaint'",
+        )
+        loyal = _loyal(conn, customer_db, loyal_as_of)
+
+    def c(ids: np.ndarray) -> np.ndarray:
+        return index_of(customer_db, ids.astype(np.int64))[0]
+
+    used = np.array([metric.get(m, -1) for m in usage[1]], dtype=np.int64)
+    known = used >= 0
+    history = SaasHistory(
+        sub_customer=c(subs[0]),
+        sub_started=subs[1].astype(np.int64),
+        sub_ended=np.where(subs[2] < 0, NEVER, subs[2]).astype(np.int64),
+        sub_annual=subs[3] == "annual",
+        sub_renews=np.where(subs[4] < 0, subs[1], subs[4]).astype(np.int64),
+        change_customer=c(changes[0]),
+        change_plan=index_of(plan_db, changes[1].astype(np.int64))[0],
+        change_at=changes[2].astype(np.int64),
+        usage_customer=c(usage[0][known]),
+        usage_metric=used[known],
+        usage_value=usage[2][known].astype(np.float64),
+        usage_at=usage[3][known].astype(np.int64),
+        ticket_customer=c(tickets[0]),
+        ticket_opened=tickets[1].astype(np.int64),
+        ticket_closed=np.where(tickets[2] < 0, NEVER, tickets[2]).astype(np.int64),
+        loyal=loyal,
+    )
+    return SaasData(ladder, history, plan_ids, [r[1] for r in customers])
+
+
+def _ladder(conn: Connection) -> tuple[np.ndarray, list[str], Ladder]:
+    rows = conn.execute(
+        text("SELECT id, plan_id, ladder, tier_rank, monthly_price, limits FROM plan ORDER BY id")
+    ).all()
+    limits = [_json(r[5]) for r in rows]
+    metrics = sorted({k for limit in limits for k in limit})
+    ladders = sorted({r[2] for r in rows})
+    table = np.array(
+        [[float(limit[m]) if m in limit else np.inf for m in metrics] for limit in limits]
+    ).reshape(len(rows), len(metrics))
+    ladder = Ladder(
+        ladder=np.array([ladders.index(r[2]) for r in rows], dtype=np.int32),
+        rank=np.array([r[3] for r in rows], dtype=np.int32),
+        monthly=np.array([float(r[4]) for r in rows], dtype=np.float64),
+        limits=table,
+        metrics=metrics,
+    )
+    return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows], ladder
+
+
+TIMES = {
+    "started_at",
+    "ended_at",
+    "renews_at",
+    "changed_at",
+    "measured_at",
+    "opened_at",
+    "closed_at",
+}
+
+
+def _rows(
+    conn: Connection, *columns: str, table: str, order: str = "id", where: str = "1 = 1"
+) -> list[np.ndarray]:
+    """Columns of a table as arrays; timestamps as epoch seconds, NULL as -1."""
+    dialect = conn.dialect.name
+    select = [f"COALESCE({epoch(c, dialect)}, -1)" if c in TIMES else c for c in columns]
+    name = conn.dialect.identifier_preparer.quote(table)  # `usage` is reserved in MySQL
+    sql = f"SELECT {', '.join(select)} FROM {name} WHERE {where} ORDER BY {order}"
+    rows = conn.execute(text(sql)).all()
+    block = np.array(rows, dtype=object).reshape(len(rows), len(columns))
+    return [
+        block[:, i].astype(np.int64) if c in TIMES else block[:, i] for i, c in enumerate(columns)
+    ]
+
+
+def _loyal(conn: Connection, customer_db: np.ndarray, as_of: int | None) -> np.ndarray:
+    """The top quarter of buyers by sales in the year before `as_of` (default: the newest)."""
+    dialect = conn.dialect.name
+    at = epoch("purchased_at", dialect)
+    newest = conn.execute(text(f"SELECT MAX({at}) FROM purchase")).scalar()
+    end = as_of if as_of is not None else int(newest or 0)
+    rows = conn.execute(
+        text(
+            f"SELECT customer_id, SUM(quantity * unit_price) FROM purchase "
+            f"WHERE kind = 'sale' AND customer_id IS NOT NULL AND {at} > :start "
+            f"AND {at} <= :end GROUP BY customer_id"
+        ),
+        {"start": end - YEAR, "end": end},
+    ).all()
+    loyal = np.zeros(len(customer_db), dtype=bool)
+    if rows:
+        who = np.array([r[0] for r in rows], dtype=np.int64)
+        sales = np.array([float(r[1]) for r in rows])
+        top = sales >= np.quantile(sales, 1 - LOYAL_SHARE)
+        index, found = index_of(customer_db, who)
+        loyal[index[found & top]] = True
+    return loyal
+
+
+def _json(value: Any) -> dict[str, Any]:
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return parsed if isinstance(parsed, dict) else {}
