@@ -259,8 +259,7 @@ def _evaluate_upsell(cutoff: datetime, k: int, horizon_days: int, as_json: bool)
     at = int(cutoff.timestamp())
     with _database() as engine:
         data = load_saas(engine, loyal_as_of=at)
-    results = evaluate_upgrades(data.history, data.ladder, at, horizon_days, k)
-    sizes = {name: int(value) for name, value in results.pop("_sizes").items()}
+    results, sizes = evaluate_upgrades(data.history, data.ladder, at, horizon_days, k)
     if as_json:
         payload = {"cutoff": cutoff.date().isoformat(), "horizon_days": horizon_days, "k": k}
         typer.echo(json.dumps({**payload, **sizes, "results": results}, indent=2))

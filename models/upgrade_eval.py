@@ -61,8 +61,11 @@ def fit_upgrades(
 
 def evaluate_upgrades(
     history: SaasHistory, ladder: Ladder, cutoff: int, horizon_days: int = 90, k: int = 100
-) -> dict[str, dict[str, float]]:
-    """ROC AUC, precision@k and tier accuracy among upgraders, per scorer, at `cutoff`."""
+) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
+    """(ROC AUC, precision@k and tier accuracy among upgraders per scorer; sizes) at `cutoff`.
+
+    The same shape as the cross-sell evaluation's answer, so one table prints both.
+    """
     model = fit_upgrades(history, ladder, cutoff, horizon_days)
     test = snapshot(history, ladder, cutoff)
     test = subset(test, can_upgrade(ladder, test.plan))
@@ -89,11 +92,7 @@ def evaluate_upgrades(
             if upgraded.any()
             else float("nan"),
         }
-    results["_sizes"] = {
-        "subscribers": float(len(upgraded)),
-        "upgraders": float(upgraded.sum()),
-    }
-    return results
+    return results, {"subscribers": len(upgraded), "upgraders": int(upgraded.sum())}
 
 
 def can_upgrade(ladder: Ladder, plan: np.ndarray) -> np.ndarray:

@@ -147,7 +147,7 @@ def _items(conn: Connection) -> tuple[Any, ...]:
     categories, category = _factorize([r[3] for r in rows])
     price = np.array([np.nan if r[4] is None else float(r[4]) for r in rows], dtype=np.float64)
     active = np.array([bool(r[5]) for r in rows], dtype=bool)
-    attributes = [_json(r[6]) for r in rows]
+    attributes = [json_object(r[6]) for r in rows]
     fee = np.array([bool(a.get("fee")) for a in attributes], dtype=bool)
     consumable = np.array([bool(a.get("consumable")) for a in attributes], dtype=bool)
     pack = np.array([_pack_size(a) for a in attributes], dtype=np.int32)
@@ -198,10 +198,10 @@ def _segment(attributes: Any) -> Any:
     """The `segment` attribute; text without the word is not even parsed (most rows)."""
     if isinstance(attributes, str) and '"segment"' not in attributes:
         return None
-    return _json(attributes).get("segment")
+    return json_object(attributes).get("segment")
 
 
-def _json(value: Any) -> dict[str, Any]:
+def json_object(value: Any) -> dict[str, Any]:
     """JSON columns arrive parsed on PostgreSQL and as text elsewhere with raw SQL."""
     if isinstance(value, str):
         parsed = json.loads(value)

@@ -5,14 +5,12 @@ Why raw SQL rows into numpy, as for purchases: usage readings run to millions of
 columns. Timestamps become epoch seconds in SQL; NULL becomes -1 (or "never").
 """
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
-from app.training.data import index_of
+from app.training.data import index_of, json_object
 from app.training.lines import epoch
 from models.ladder import Ladder
 from models.upgrades import NEVER, SaasHistory
@@ -104,7 +102,7 @@ def _ladder(conn: Connection) -> tuple[np.ndarray, list[str], Ladder]:
     rows = conn.execute(
         text("SELECT id, plan_id, ladder, tier_rank, monthly_price, limits FROM plan ORDER BY id")
     ).all()
-    limits = [_json(r[5]) for r in rows]
+    limits = [json_object(r[5]) for r in rows]
     metrics = sorted({k for limit in limits for k in limit})
     ladders = sorted({r[2] for r in rows})
     table = np.array(
@@ -168,8 +166,3 @@ def _loyal(conn: Connection, customer_db: np.ndarray, as_of: int | None) -> np.n
         index, found = index_of(customer_db, who)
         loyal[index[found & top]] = True
     return loyal
-
-
-def _json(value: Any) -> dict[str, Any]:
-    parsed = json.loads(value) if isinstance(value, str) else value
-    return parsed if isinstance(parsed, dict) else {}

@@ -55,9 +55,9 @@ def demo() -> tuple[SaasHistory, Ladder]:
 
 
 def test_learned_propensity_finds_the_upgraders(demo: tuple[SaasHistory, Ladder]) -> None:
-    results = evaluate_upgrades(*demo, CUTOFF - 90 * DAY)
+    results, sizes = evaluate_upgrades(*demo, CUTOFF - 90 * DAY)
     learned, rule = results["learned propensity"], results["usage-ratio rule"]
-    assert results["_sizes"]["upgraders"] > 1000
+    assert sizes["upgraders"] > 1000
     assert learned["ROC AUC"] > results["tenure"]["ROC AUC"] + 0.2
     assert learned["ROC AUC"] > results["random"]["ROC AUC"] + 0.2
     assert learned["precision@100"] > rule["precision@100"]
