@@ -7,7 +7,7 @@ from app.demo import saas
 from app.demo.shop import DAY
 from models.ladder import Ladder
 from models.upgrade_eval import evaluate_upgrades, fit_upgrades
-from models.upgrades import NEVER, SaasHistory
+from models.upgrades import NEVER, SaasHistory, profile
 
 CUTOFF = 1_790_000_000 // DAY * DAY
 
@@ -60,14 +60,22 @@ def test_learned_propensity_finds_the_upgraders(demo: tuple[SaasHistory, Ladder]
     assert sizes["upgraders"] > 1000
     assert learned["ROC AUC"] > results["tenure"]["ROC AUC"] + 0.2
     assert learned["ROC AUC"] > results["random"]["ROC AUC"] + 0.2
+    assert learned["ROC AUC"] > rule["ROC AUC"] + 0.004
     assert learned["precision@100"] > rule["precision@100"]
     assert learned["tier accuracy"] > 0.95  # the lowest plan covering projected usage
 
 
 def test_planted_drivers_point_the_right_way(demo: tuple[SaasHistory, Ladder]) -> None:
-    odds = fit_upgrades(*demo, CUTOFF).odds_ratios()
-    bands = [odds[f"usage {b} of a limit"] for b in ("60-80%", "80-95%", "95%+")]
-    assert 1 < bands[0] < bands[1]  # the planted hazard rises with the usage band
-    assert bands[2] > 2
-    assert odds["open complaint"] < 0.8  # planted x0.2 per month while open
-    assert odds["loyal shop customer"] > 1.2  # planted x1.5
+    model = fit_upgrades(*demo, CUTOFF)
+
+    def odds(ratio: float, **flags: bool) -> float:
+        p = float(model.probability(profile(ratio, **flags)[None])[0])
+        return p / (1 - p)
+
+    # Odds against a subscriber at 40 % of a limit; planted 90-day odds ratios of the
+    # 60-80 %, 80-95 % and 95 %+ bands are about 6, 31 and 91.
+    bands = [odds(r) / odds(0.4) for r in (0.7, 0.875, 1.0)]
+    assert 3 < bands[0] < bands[1] < bands[2]
+    assert bands[1] > 15
+    assert odds(0.7, complaint=True) / odds(0.7) < 0.8  # planted x0.2 per month while open
+    assert odds(0.7, loyal=True) / odds(0.7) > 1.2  # planted x1.5
