@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 import app as package
 from app import errors
-from app.api import health, ingest, recommend
+from app.api import health, ingest, recommend, upsell
 from app.api.answers import CrossSellAnswer
 from app.db.engine import make_engine
 from app.errors import ErrorResponse
@@ -46,10 +46,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     band = Band(settings.premium_min_ratio, settings.premium_max_ratio)
-    app.state.registry = Registry(settings.model_dir, app.state.engine, band)
+    app.state.registry = Registry(
+        settings.model_dir, app.state.engine, band, settings.upsell_policy()
+    )
     errors.install(app)
     app.router.routes.insert(0, recommend.cross_sell_route())  # the hottest route first
     app.include_router(recommend.router)
+    app.include_router(upsell.router)
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -11,6 +11,8 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.upsell import Policy
+
 
 class Settings(BaseSettings):
     """Service configuration; see the README for what each variable does."""
@@ -42,11 +44,37 @@ class Settings(BaseSettings):
         default=2.5, ge=1.0, description="Premium alternatives cost at most this x the item."
     )
 
+    upsell_min_probability: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=1.0,
+        description="An upgrade is suggested when its learned probability within 90 days "
+        "is at least this.",
+    )
+    upsell_max_price_multiple: float = Field(
+        default=4.0, ge=1.0, description="A suggested plan costs at most this x the current one."
+    )
+    upsell_renewal_window_days: int = Field(
+        default=30, ge=0, description="An annual renewal this close: upgrade at renewal."
+    )
+    upsell_trial_grace_days: int = Field(
+        default=7, ge=0, description="No suggestion during a trial's first days."
+    )
+
     @model_validator(mode="after")
     def _band_is_a_range(self) -> Self:
         if self.premium_max_ratio < self.premium_min_ratio:
             raise ValueError("NEXTBEST_PREMIUM_MAX_RATIO is below NEXTBEST_PREMIUM_MIN_RATIO")
         return self
+
+    def upsell_policy(self) -> Policy:
+        """The upsell rules with this deployment's thresholds."""
+        return Policy(
+            min_probability=self.upsell_min_probability,
+            max_price_multiple=self.upsell_max_price_multiple,
+            renewal_window_days=self.upsell_renewal_window_days,
+            trial_grace_days=self.upsell_trial_grace_days,
+        )
 
 
 @lru_cache

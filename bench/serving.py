@@ -181,10 +181,16 @@ def server(command: list[str], url: str, env: dict[str, str]) -> Iterator[None]:
         process.wait(timeout=30)
 
 
-def wrk(port: int, path: str, customers: int, duration: int, connections: int) -> dict[str, float]:
-    """Requests/s and latency percentiles (ms) from wrk, after a 5 s warm-up."""
+def wrk(
+    port: int, path: str, customers: int, duration: int, connections: int, lua: str = LUA
+) -> dict[str, float]:
+    """Requests/s and latency percentiles (ms) from wrk, after a 5 s warm-up.
+
+    `lua` writes the requests; it sees PATH and CUSTOMERS (the default picks customers
+    c0..c<CUSTOMERS-1> at random).
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(f'PATH = "{path}"\nCUSTOMERS = {customers}\n{LUA}')
+        script.write(f'PATH = "{path}"\nCUSTOMERS = {customers}\n{lua}')
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", script.name]
     subprocess.run([*base, "-d5s", f"http://127.0.0.1:{port}"], capture_output=True, check=True)
     out = subprocess.run(

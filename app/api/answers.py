@@ -127,3 +127,121 @@ class BasketRequest(BaseModel):
     min_price: float | None = Field(default=None, ge=0)
     max_price: float | None = Field(default=None, ge=0)
     only_active: bool = True
+
+
+UpsellReasonKind = Literal[
+    "usage",
+    "projection",
+    "propensity",
+    "renewal",
+    "trial",
+    "billing_saving",
+    "loyalty",
+    "cheaper_plan",
+    "past_due",
+    "usage_drop",
+    "no_plan",
+    "unknown_plan",
+    "open_complaint",
+    "trial_started",
+    "top_tier",
+    "price_cap",
+    "low_loyalty",
+    "no_need",
+    "at_risk",
+]
+
+
+class UpsellReason(BaseModel):
+    """Why this answer, in words, with the numbers behind them."""
+
+    kind: UpsellReasonKind
+    text: str = Field(
+        examples=[
+            "Seats: 9 of 10 used (90%), up from 6 three months ago",
+            "Renews on 2026-12-04 (in 10 days)",
+            "Subscribers at 80-95% of a limit upgraded within 90 days 3.2x as often as "
+            "average (31% against 10%)",
+        ]
+    )
+    evidence: dict[str, Any]
+
+
+class PlanOffer(BaseModel):
+    """A plan as the answer names it."""
+
+    plan_id: str
+    name: str | None
+    billing_period: Literal["monthly", "annual"]
+    monthly_price: float
+    annual_price: float | None
+    currency: str | None
+
+
+class CurrentPlan(PlanOffer):
+    """The customer's live subscription."""
+
+    subscription_id: str
+    status: Literal["trial", "active", "past_due"]
+    renews_at: str | None
+
+
+class Timing(BaseModel):
+    """When to show the offer."""
+
+    when: Literal["now", "at_renewal", "at_trial_end"]
+    at: str | None = Field(description="ISO 8601 UTC; null for now")
+
+
+class UsageLine(BaseModel):
+    """One measured metric against the current plan's limit."""
+
+    metric: str
+    used: float
+    limit: float | None = Field(description="null: the plan sets no limit on this metric")
+    ratio: float | None
+
+
+class UpsellAnswer(BaseModel):
+    """One plan-ladder suggestion for a customer, or "not now" with why."""
+
+    customer_id: str
+    model_version: str
+    source: Literal["model", "rules"] = Field(
+        description="model: the learned upgrade propensity decided; rules: too little "
+        "history to learn from, the documented rules decided."
+    )
+    decision: Literal["upgrade", "billing", "retain", "not_now"] = Field(
+        description="upgrade: a higher plan; billing: monthly to annual on the same plan; "
+        "retain: a cheaper plan or an annual discount for a customer at risk; not_now: "
+        "nothing to offer (why_not says why)."
+    )
+    why_not: (
+        Literal[
+            "no_plan",
+            "unknown_plan",
+            "open_complaint",
+            "trial_started",
+            "top_tier",
+            "price_cap",
+            "low_loyalty",
+            "no_need",
+            "at_risk",
+        ]
+        | None
+    )
+    current: CurrentPlan | None
+    target: PlanOffer | None
+    timing: Timing | None
+    probability: float | None = Field(
+        description="Learned probability of upgrading within 90 days (null under rules)."
+    )
+    price_difference: float | None = Field(
+        description="Target minus current monthly price (negative for a cheaper plan)."
+    )
+    yearly_saving: float | None = Field(
+        description="Annual billing offers: 12 monthly payments minus the annual price."
+    )
+    at_risk: list[Literal["past_due", "usage_drop"]]
+    usage: list[UsageLine]
+    reasons: list[UpsellReason]

@@ -1,4 +1,5 @@
-"""Answers from one loaded model: personal cross-sell, related items, cart suggestions.
+"""Answers from one loaded model: personal cross-sell, related items, cart suggestions
+(and, through `upsell`, the plan-ladder answers of `app.serving.upsell`).
 
 Every request does O(items) numpy work at most: one blended score vector, one mask,
 one partial sort. Python only loops over the suggestions being returned.
@@ -15,9 +16,11 @@ from app.serving.filters import CatalogFacts, Filters
 from app.serving.live import LivePurchases
 from app.serving.premium import PremiumOffers
 from app.serving.reasons import DAY, Reasons
+from app.serving.upsell import UpsellAnswers
 from app.training.train import Model
 from models.premium import Band, unit_rows
 from models.sparse import row_sum
+from models.upsell import Policy
 
 MIN_GROUP = 20  # customers a group needs before its popularity stands for a newcomer
 DUE_EARLY = 0.15  # a cycle item is due from 85 % of its cycle after the last purchase
@@ -45,9 +48,11 @@ class Recommender:
         manifest: dict[str, Any],
         live: LivePurchases,
         band: Band | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.model, self.manifest, self.live = model, manifest, live
         self.version = str(manifest["version"])
+        self.upsell = UpsellAnswers(model.upsell, model.plans, policy or Policy(), self.version)
         engine, vocab = model.engine, model.vocab
         self.engine, self.vocab = engine, vocab
         self.customer_index = {c: i for i, c in enumerate(vocab.customer_ids)}

@@ -18,6 +18,7 @@ from app.serving.recommender import Recommender
 from app.training.train import artifacts, load
 from models.artifact import ArtifactError
 from models.premium import Band
+from models.upsell import Policy
 
 log = logging.getLogger("nextbest")
 
@@ -25,9 +26,16 @@ log = logging.getLogger("nextbest")
 class Registry:
     """Holds the current Recommender; `refresh` loads newer models and new purchases."""
 
-    def __init__(self, model_dir: Path, engine: Engine, band: Band | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        engine: Engine,
+        band: Band | None = None,
+        policy: Policy | None = None,
+    ) -> None:
         self.model_dir, self.engine = model_dir, engine
         self.band = band or Band()  # premium alternatives' price band, from the settings
+        self.policy = policy or Policy()  # the upsell rules' thresholds, from the settings
         self.current: Recommender | None = None
         self.failed: set[str] = set()
         self.lock = threading.Lock()
@@ -66,7 +74,7 @@ class Registry:
                 self.failed.add(path.name)
                 continue
             live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
-            self.current = Recommender(model, manifest, live, self.band)
+            self.current = Recommender(model, manifest, live, self.band, self.policy)
             gc.collect()
             gc.freeze()  # the model's objects never die: keep them out of GC passes
             log.info("serving model %s", manifest["version"])

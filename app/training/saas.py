@@ -20,19 +20,33 @@ YEAR = 365 * 86_400
 
 
 @dataclass(frozen=True)
+class Plans:
+    """What serving says of each plan of the ladder, by plan index."""
+
+    ids: list[str]  # the caller's plan ids
+    names: list[str]  # display names ("" where none)
+    currency: list[str]  # ISO codes ("" where none)
+    annual: np.ndarray  # float64: the annual price, NaN where none
+    db_ids: np.ndarray  # int64 primary keys, sorted; index = position
+
+
+@dataclass(frozen=True)
 class SaasData:
     """The ladder, the history, and the ids behind their indexes."""
 
     ladder: Ladder
     history: SaasHistory
-    plan_ids: list[str]
     customer_ids: list[str]
+    plans: Plans
+    loyal_min_sales: float  # a year's sales that make a customer loyal; inf: nobody
+    latest: int  # epoch seconds of the newest SaaS event: history is known up to here
 
 
 def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
     """Every SaaS table as arrays; loyalty from the year of sales before `loyal_as_of`."""
     with engine.connect() as conn:
-        plan_db, plan_ids, ladder = _ladder(conn)
+        plans, ladder = _ladder(conn)
+        plan_db = plans.db_ids
         customers = conn.execute(text("SELECT id, customer_id FROM customer ORDER BY id")).all()
         customer_db = np.array([r[0] for r in customers], dtype=np.int64)
         metric = {name: i for i, name in enumerate(ladder.metrics)}
@@ -70,7 +84,7 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
             table="ticket",
             where="kind = 'complaint'",
         )
-        loyal = _loyal(conn, customer_db, loyal_as_of)
+        loyal, loyal_min_sales = _loyal(conn, customer_db, loyal_as_of)
 
     def c(ids: np.ndarray) -> np.ndarray:
         return index_of(customer_db, ids.astype(np.int64))[0]
@@ -95,12 +109,17 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
         ticket_closed=np.where(tickets[2] < 0, NEVER, tickets[2]).astype(np.int64),
         loyal=loyal,
     )
-    return SaasData(ladder, history, plan_ids, [r[1] for r in customers])
+    times = (history.sub_started, history.change_at, history.usage_at)
+    latest = max((int(t.max()) for t in times if len(t)), default=0)
+    return SaasData(ladder, history, [r[1] for r in customers], plans, loyal_min_sales, latest)
 
 
-def _ladder(conn: Connection) -> tuple[np.ndarray, list[str], Ladder]:
+def _ladder(conn: Connection) -> tuple[Plans, Ladder]:
     rows = conn.execute(
-        text("SELECT id, plan_id, ladder, tier_rank, monthly_price, limits FROM plan ORDER BY id")
+        text(
+            "SELECT id, plan_id, ladder, tier_rank, monthly_price, limits, name, currency, "
+            "annual_price FROM plan ORDER BY id"
+        )
     ).all()
     limits = [json_object(r[5]) for r in rows]
     metrics = sorted({k for limit in limits for k in limit})
@@ -115,7 +134,14 @@ def _ladder(conn: Connection) -> tuple[np.ndarray, list[str], Ladder]:
         limits=table,
         metrics=metrics,
     )
-    return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows], ladder
+    plans = Plans(
+        ids=[r[1] for r in rows],
+        names=[r[6] or "" for r in rows],
+        currency=[r[7] or "" for r in rows],
+        annual=np.array([np.nan if r[8] is None else float(r[8]) for r in rows]),
+        db_ids=np.array([r[0] for r in rows], dtype=np.int64),
+    )
+    return plans, ladder
 
 
 TIMES = {
@@ -144,8 +170,12 @@ def _rows(
     ]
 
 
-def _loyal(conn: Connection, customer_db: np.ndarray, as_of: int | None) -> np.ndarray:
-    """The top quarter of buyers by sales in the year before `as_of` (default: the newest)."""
+def _loyal(
+    conn: Connection, customer_db: np.ndarray, as_of: int | None
+) -> tuple[np.ndarray, float]:
+    """The top quarter of buyers by sales in the year before `as_of` (default: the newest
+    sale), and the year's sales that put a customer in it (serving checks one customer
+    against it)."""
     dialect = conn.dialect.name
     at = epoch("purchased_at", dialect)
     newest = conn.execute(text(f"SELECT MAX({at}) FROM purchase")).scalar()
@@ -159,10 +189,11 @@ def _loyal(conn: Connection, customer_db: np.ndarray, as_of: int | None) -> np.n
         {"start": end - YEAR, "end": end},
     ).all()
     loyal = np.zeros(len(customer_db), dtype=bool)
-    if rows:
-        who = np.array([r[0] for r in rows], dtype=np.int64)
-        sales = np.array([float(r[1]) for r in rows])
-        top = sales >= np.quantile(sales, 1 - LOYAL_SHARE)
-        index, found = index_of(customer_db, who)
-        loyal[index[found & top]] = True
-    return loyal
+    if not rows:
+        return loyal, float("inf")
+    who = np.array([r[0] for r in rows], dtype=np.int64)
+    sales = np.array([float(r[1]) for r in rows])
+    threshold = float(np.quantile(sales, 1 - LOYAL_SHARE))
+    index, found = index_of(customer_db, who)
+    loyal[index[found & (sales >= threshold)]] = True
+    return loyal, threshold

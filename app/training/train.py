@@ -18,13 +18,15 @@ from sqlalchemy import Engine
 
 from app.training.data import Snapshot, Vocab, load_snapshot
 from app.training.evaluation import engine_scorer
+from app.training.saas import Plans, load_saas
 from models import artifact
 from models.engine import Engine as Fitted
 from models.engine import Params, fit_engine
 from models.evaluate import evaluate, split
 from models.history import NO_CUSTOMER
+from models.upsell import UpsellModel, fit_upsell
 
-FORMAT = "nextbest-cross-sell/2"  # 2: item kinds, pack sizes and currencies
+FORMAT = "nextbest/3"  # 2: item kinds, pack sizes and currencies; 3: the upsell engine
 
 
 class NothingToLearn(ValueError):
@@ -33,10 +35,12 @@ class NothingToLearn(ValueError):
 
 @dataclass(frozen=True)
 class Model:
-    """What an artifact holds: the fitted engine and the vocabularies to serve it."""
+    """What an artifact holds: both engines and the vocabularies to serve them."""
 
-    engine: Fitted
+    engine: Fitted  # cross-sell
     vocab: Vocab
+    upsell: UpsellModel
+    plans: Plans
 
 
 @dataclass(frozen=True)
@@ -69,12 +73,15 @@ def train(
         )
     with _step(timings, "fit"):
         fitted = fit(snapshot, params)
+    with _step(timings, "upsell"):
+        upsell, plans = fit_plan_ladder(engine)
     manifest = describe(snapshot, params)
+    manifest["upsell"] = describe_upsell(upsell)
     if holdout_days > 0:
         with _step(timings, "holdout"):
             manifest["metrics"] = holdout_metrics(snapshot, params, holdout_days)
     with _step(timings, "save"):
-        path = save(model_dir, Model(fitted, snapshot.vocab), manifest)
+        path = save(model_dir, Model(fitted, snapshot.vocab, upsell, plans), manifest)
     timings["total"] = time.perf_counter() - start
     return TrainResult(path, artifact.read_manifest(path), timings)
 
@@ -96,6 +103,28 @@ def holdout_metrics(snapshot: Snapshot, params: Params, days: int) -> dict[str, 
     )
     cut = datetime.fromtimestamp(cutoff, UTC).isoformat()
     return {"holdout_days": days, "cutoff": cut, "customers": len(data.users), **metrics}
+
+
+def fit_plan_ladder(engine: Engine) -> tuple[UpsellModel, Plans]:
+    """The upsell engine from the SaaS tables (rules only when there is little history)."""
+    data = load_saas(engine)
+    model = fit_upsell(
+        data.history, data.ladder, data.plans.annual, data.latest, data.loyal_min_sales
+    )
+    return model, data.plans
+
+
+def describe_upsell(model: UpsellModel) -> dict[str, Any]:
+    """The manifest's account of the upsell engine: what it learned from, and how."""
+    learned = model.learned
+    return {
+        "source": "model" if learned else "rules",
+        "plans": len(model.annual),
+        "horizon_days": model.horizon_days,
+        "training_rows": model.training_rows,
+        "training_upgrades": model.training_upgrades,
+        "odds_ratios": model.propensity.odds_ratios() if learned else {},
+    }
 
 
 def fit(snapshot: Snapshot, params: Params) -> Fitted:

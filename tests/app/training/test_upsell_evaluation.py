@@ -59,7 +59,7 @@ def saas_tables_arrive_as_written(database_url: str, files: dict[str, Path]) -> 
     data = load_saas(engine)
     engine.dispose()
     ladder = data.ladder
-    assert data.plan_ids == [p[0] for p in saas.PLANS]
+    assert data.plans.ids == [p[0] for p in saas.PLANS]
     assert ladder.metrics == sorted(saas.METRICS)
     seats = ladder.metrics.index("seats")
     assert ladder.limits[:, seats].tolist() == [p[3][0] for p in saas.PLANS]

@@ -1,0 +1,208 @@
+"""Answers of the upsell route: one plan suggestion with reasons and timing, or "not now".
+
+The decision is `models.upsell.decide` on the customer's live state (read per request,
+`app.serving.subscriber`); this module turns it into the documented answer
+(`app.api.answers.UpsellAnswer`) and words its reasons.
+"""
+
+import time
+from string import Formatter
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from app.errors import ErrorDetail, NotFound
+from app.serving.reasons import Reason
+from app.serving.subscriber import LiveState, customer_row, read_state
+from app.serving.upsell_reasons import UpsellReasons, simple
+from app.training.saas import Plans
+from models.ladder import target_plans
+from models.upsell import Decision, Policy, Subscriber, UpsellModel, decide, yearly_saving
+
+Answer = dict[str, Any]
+NOT_NOW = {
+    "no_plan": "No live subscription: nothing to upgrade",
+    "unknown_plan": "The subscription's plan is newer than the model: retrain to include it",
+    "open_complaint": "A complaint is open (since {complaint}): no sales prompts until it "
+    "is closed",
+    "trial_started": "The trial started {tenure} days ago: too early to suggest a plan",
+    "top_tier": "Already on {plan}, the top plan of its ladder",
+    "price_cap": "{target} would cost {multiple:.1f}x the current plan, over the {cap:g}x limit",
+    "low_loyalty": "Subscribed for {months} months and not among the best customers: "
+    "too early to suggest annual billing",
+    "no_need": "Usage is at {ratio:.0%} of the plan's tightest limit: no upgrade needed",
+    "at_risk": "At risk of leaving, and no cheaper plan or annual discount to offer",
+}
+
+
+class UpsellAnswers:
+    """The upsell route's answers from one loaded model."""
+
+    def __init__(self, model: UpsellModel, plans: Plans, policy: Policy, version: str) -> None:
+        self.model, self.plans, self.policy, self.version = model, plans, policy, version
+        self.reasons = UpsellReasons(model, plans)
+        self.source = "model" if model.learned else "rules"
+
+    def answer(self, engine: Engine, customer_id: str, now: int | None = None) -> Answer:
+        """The upsell answer for `customer_id`; 404 for a customer the database lacks."""
+        now = int(time.time()) if now is None else now
+        with engine.connect() as conn:
+            customer = customer_row(conn, customer_id)
+            if customer is None:
+                raise NotFound(
+                    f"customer {customer_id!r} does not exist",
+                    [ErrorDetail(field="customer_id", message=f"unknown customer {customer_id!r}")],
+                )
+            model = self.model
+            live = read_state(conn, customer, self.plans, model.ladder, model.loyal_min_sales, now)
+        if not isinstance(live, LiveState):
+            why = live or "no_plan"
+            answer = self._answer(customer_id, Decision("not_now", why_not=why), None)
+            answer["reasons"] = [simple(why, NOT_NOW[why])]
+            return answer
+        decision = decide(model, live.subscriber, now, self.policy)
+        answer = self._answer(customer_id, decision, live)
+        answer["reasons"] = self._reasons(decision, live, now)
+        return answer
+
+    def _answer(self, customer_id: str, decision: Decision, live: LiveState | None) -> Answer:
+        facts = decision.facts
+        sub = live.subscriber if live else None
+        target = decision.target
+        difference = saving = None
+        if sub is not None and target is not None:
+            monthly = self.model.ladder.monthly
+            difference = round(float(monthly[target] - monthly[sub.plan]), 2)
+            if decision.annual:
+                saving = round(yearly_saving(self.model, target), 2)
+        return {
+            "customer_id": customer_id,
+            "model_version": self.version,
+            "source": self.source,
+            "decision": decision.kind,
+            "why_not": decision.why_not,
+            "current": self._current(live) if live else None,
+            "target": None
+            if target is None
+            else self._plan(target, decision.annual or bool(sub and sub.annual)),
+            "timing": None
+            if decision.when is None
+            else {"when": decision.when, "at": None if decision.at is None else _iso(decision.at)},
+            "probability": None
+            if facts is None or facts.probability is None
+            else round(facts.probability, 4),
+            "price_difference": difference,
+            "yearly_saving": saving,
+            "at_risk": list(decision.at_risk),
+            "usage": self._usage(sub) if sub else [],
+        }
+
+    def _plan(self, plan: int, annual: bool) -> Answer:
+        ladder, plans = self.model.ladder, self.plans
+        annual_price = float(self.model.annual[plan])
+        return {
+            "plan_id": plans.ids[plan],
+            "name": plans.names[plan] or None,
+            "billing_period": "annual" if annual else "monthly",
+            "monthly_price": float(ladder.monthly[plan]),
+            "annual_price": None if annual_price != annual_price else annual_price,
+            "currency": plans.currency[plan] or None,
+        }
+
+    def _current(self, live: LiveState) -> Answer:
+        sub = live.subscriber
+        plan = self._plan(sub.plan, sub.annual)
+        plan.update(
+            subscription_id=live.subscription_id,
+            status=sub.status,
+            renews_at=None if sub.renews is None else _iso(sub.renews),
+        )
+        return plan
+
+    def _usage(self, sub: Subscriber) -> list[Answer]:
+        rows = []
+        for metric, name in enumerate(self.model.ladder.metrics):
+            used, limit = (
+                float(sub.usage[metric]),
+                float(self.model.ladder.limits[sub.plan, metric]),
+            )
+            if used != used:
+                continue
+            limited = limit != float("inf")
+            rows.append(
+                {
+                    "metric": name,
+                    "used": used,
+                    "limit": limit if limited else None,
+                    "ratio": round(used / limit, 4) if limited and limit > 0 else None,
+                }
+            )
+        return rows
+
+    def _reasons(self, decision: Decision, live: LiveState, now: int) -> list[Reason]:
+        """The reasons for the decision, the strongest first."""
+        sub, words = live.subscriber, self.reasons
+        facts = decision.facts
+        assert facts is not None
+        found: list[Reason | None] = []
+        if facts.worst >= 0:
+            found.append(words.usage(sub, facts.worst))
+        if decision.kind == "upgrade":
+            found.append(words.projection(sub, decision, self.policy.projection_months))
+            found.append(words.propensity(facts))
+            if decision.when == "at_renewal" and decision.at is not None:
+                found.append(words.renewal(decision.at, now))
+            if decision.when == "at_trial_end" and decision.at is not None:
+                found.append(words.trial_end(decision.at, now))
+        elif decision.kind == "billing":
+            found += [words.billing(sub.plan), words.loyalty(sub, facts, live.year_sales)]
+        elif decision.kind == "retain":
+            found += [self._risk(r, sub) for r in decision.at_risk]
+            target = int(decision.target or 0)
+            found.append(words.billing(target) if decision.annual else words.cheaper(sub, target))
+        else:
+            found.insert(0, self._not_now(decision, live))
+            if decision.why_not == "at_risk":
+                found += [self._risk(r, sub) for r in decision.at_risk]
+        return [r for r in found if r is not None]
+
+    def _risk(self, risk: str, sub: Subscriber) -> Reason:
+        if risk == "past_due":
+            return simple("past_due", "The last payment is past due", status=sub.status)
+        return simple("usage_drop", "Usage fell by a third or more over three months")
+
+    def _not_now(self, decision: Decision, live: LiveState) -> Reason:
+        """Why nothing is offered, with the numbers the sentence names."""
+        why = str(decision.why_not)
+        facts, sub = decision.facts, live.subscriber
+        assert facts is not None
+        values: dict[str, Any] = {
+            "complaint": _iso(live.complaint_opened) if live.complaint_opened else "",
+            "tenure": round(facts.tenure_days),
+            "months": round(facts.tenure_days / 30.44),
+            "plan": self.reasons.plan_name(sub.plan),
+            "ratio": facts.ratio,
+            "cap": self.policy.max_price_multiple,
+            "target": "",
+            "multiple": 0.0,
+        }
+        if why == "price_cap":
+            values.update(_over_cap(self.model, sub, facts.projected, self.reasons))
+        named = {field for _, field, _, _ in Formatter().parse(NOT_NOW[why]) if field}
+        evidence = {k: v for k, v in values.items() if k in named}
+        return simple(why, NOT_NOW[why].format(**values), **evidence)
+
+
+def _over_cap(
+    model: UpsellModel, sub: Subscriber, projected: np.ndarray, words: UpsellReasons
+) -> dict[str, Any]:
+    """The plan that would cover the projection, and its price as a multiple of today's."""
+    target, _ = target_plans(model.ladder, np.array([sub.plan]), projected[None], np.inf)
+    plan = int(target[0])
+    multiple = float(model.ladder.monthly[plan] / model.ladder.monthly[sub.plan])
+    return {"target": words.plan_name(plan), "multiple": multiple}
+
+
+def _iso(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
