@@ -178,7 +178,7 @@ def train(
         typer.Option(min=0, help="Also score a fit without the last N days; metrics to manifest"),
     ] = 0,
 ) -> None:
-    """Train the cross-sell engine on the database and save a new model artifact."""
+    """Train the cross-sell and upsell engines on the database; save a new model artifact."""
     from app.training.train import NothingToLearn
     from app.training.train import train as run_training
     from models.engine import Params
@@ -197,6 +197,17 @@ def train(
         f"trained on {data['purchase_lines']:,} purchase lines, {data['customers']:,} "
         f"customers, {data['items']:,} items"
     )
+    upsell = result.manifest["upsell"]
+    if upsell["source"] == "model":
+        typer.echo(
+            f"upsell: propensity learned from {upsell['training_rows']:,} subscriber-months "
+            f"({upsell['training_upgrades']:,} upgrades) over {upsell['plans']} plans"
+        )
+    else:
+        typer.echo(
+            f"upsell: {upsell['plans']} plans, too little upgrade history to learn from "
+            f"({upsell['training_upgrades']} upgrades): the documented rules decide"
+        )
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     if result.manifest["metrics"]:
         metrics = result.manifest["metrics"]
@@ -329,7 +340,7 @@ def demo(
         )
     base = f"http://127.0.0.1:{port}"
     camera = _first_camera(files["items"], files["purchases"])
-    paths = _demo_requests(files["purchases"], camera)
+    paths = _demo_requests(files["purchases"], camera, files["subscriptions"])
     typer.echo("\n".join(["", "Try:", *(f"  curl -s '{base}{path}'" for path in paths), ""]))
     typer.echo(
         f"  curl -s -X POST {base}/v1/baskets/recommendations -H 'content-type: application/json' "
@@ -339,16 +350,21 @@ def demo(
         serve(port=port)
 
 
-def _demo_requests(purchases: Path, camera: str) -> list[str]:
-    """Example requests for a customer with history and for `camera`."""
+def _demo_requests(purchases: Path, camera: str, subscriptions: Path) -> list[str]:
+    """Example requests for a customer with history, for `camera` and for a subscriber."""
     with purchases.open(encoding="utf-8") as f:
         customer = next(r["customer_id"] for r in csv.DictReader(f) if r["customer_id"])
+    with subscriptions.open(encoding="utf-8") as f:
+        live = [r for r in csv.DictReader(f) if r["status"] == "active"]
+    subscriber = live[0]["customer_id"] if live else customer
     return [
         "/healthz",
         f"/v1/customers/{customer}/cross-sell?limit=5",
         "/v1/customers/someone-new/cross-sell?limit=3",
         f"/v1/items/{camera}/related?kind=complement&limit=5",
         f"/v1/items/{camera}/related?kind=similar&limit=5",
+        f"/v1/items/{camera}/related?kind=premium&limit=3",
+        f"/v1/customers/{subscriber}/upsell",
         "/docs",
     ]
 

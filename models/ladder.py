@@ -66,7 +66,7 @@ def target_plans(
     above = (ladder.ladder[None, :] == ladder.ladder[current][:, None]) & (
         ladder.rank[None, :] > ladder.rank[current][:, None]
     )
-    need = np.nan_to_num(projected, nan=0.0)
+    need = np.where(np.isnan(projected), 0.0, projected)
     covers = above & np.all(ladder.limits[None, :, :] >= need[:, None, :], axis=2)
     big = np.iinfo(np.int32).max
     lowest = np.where(covers, ladder.rank[None, :], big).argmin(axis=1)
@@ -75,7 +75,7 @@ def target_plans(
     paying = ladder.monthly[current]
     # a free plan has no price to multiply: any paid step is the customer's first
     affordable = (paying <= 0) | (ladder.monthly[target] <= max_multiple * paying)
-    why = np.select(
-        [~known, ~above.any(axis=1), ~affordable], [NO_PLAN, TOP_TIER, OVER_CAP], default=0
+    why = np.where(
+        ~known, NO_PLAN, np.where(~above.any(axis=1), TOP_TIER, np.where(affordable, 0, OVER_CAP))
     )
     return np.where(why == 0, target, -1), why

@@ -138,13 +138,16 @@ def pressure(
     A metric without a reading, or without a limit, presses nothing; growth without an
     earlier reading is 0 (flat).
     """
+    if not usage.size:
+        return np.zeros(len(usage)), np.zeros(len(usage))
     rows = np.arange(len(usage))
-    ratio = np.nan_to_num(usage / limits, nan=0.0)
-    worst = ratio.argmax(axis=1) if ratio.size else np.zeros(len(usage), dtype=np.int64)
-    top = ratio[rows, worst] if ratio.size else np.zeros(len(usage))
+    ratio = usage / limits
+    ratio[np.isnan(ratio)] = 0.0
+    worst = ratio.argmax(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        growth = np.log(usage[rows, worst] / before[rows, worst]) if ratio.size else top
-    return top, np.nan_to_num(growth, nan=0.0, posinf=0.0, neginf=0.0)
+        growth = np.log(usage[rows, worst] / before[rows, worst])
+    growth[~np.isfinite(growth)] = 0.0
+    return ratio[rows, worst], growth
 
 
 def upgrades_after(
@@ -192,14 +195,18 @@ def _last_at(
 
 
 def _readings(h: SaasHistory, customer: np.ndarray, moment: int, metrics: int) -> np.ndarray:
-    """The newest reading of each metric at or before `moment` (NaN without one)."""
-    result = np.full((len(customer), metrics), np.nan)
+    """The newest reading of each metric at or before `moment` (NaN without one).
+
+    Readings are sorted by (customer, metric, time), so (customer, metric) is one
+    sorted owner and one search finds every metric of every customer.
+    """
+    owner = h.usage_customer * metrics + h.usage_metric
+    who = (customer[:, None] * metrics + np.arange(metrics)).ravel()
+    index = _last_at(owner, h.usage_at, np.arange(len(owner)), who, moment)
     if not len(h.usage_value):
-        return result
-    for m in range(metrics):
-        rows = np.flatnonzero(h.usage_metric == m)
-        index = _last_at(h.usage_customer[rows], h.usage_at[rows], rows, customer, moment)
-        result[:, m] = np.where(index >= 0, h.usage_value[np.maximum(index, 0)], np.nan)
+        return np.full((len(customer), metrics), np.nan)
+    values = np.where(index >= 0, h.usage_value[np.maximum(index, 0)], np.nan)
+    result: np.ndarray = values.reshape(len(customer), metrics)
     return result
 
 

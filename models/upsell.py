@@ -158,9 +158,8 @@ def band_of(ratio: float) -> int:
 def _facts(model: UpsellModel, sub: Subscriber, now: int, policy: Policy) -> Facts:
     limits = model.ladder.limits[sub.plan]
     top, growth = pressure(sub.usage[None], sub.before[None], limits[None])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.nan_to_num(sub.usage / limits, nan=-1.0)
-    worst = int(ratios.argmax()) if len(ratios) and ratios.max() >= 0 else -1
+    measured = ~np.isnan(sub.usage) & np.isfinite(limits)
+    worst = int(np.where(measured, sub.usage / limits, -1.0).argmax()) if measured.any() else -1
     months = TREND_DAYS / 30.44
     probability = None
     if model.learned:

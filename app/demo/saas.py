@@ -287,3 +287,57 @@ def _by_time(tables: dict[str, Columns], cutoff: int) -> None:
         tables[name] = {k: v[order] for k, v in table.items()}
     closed = tables["tickets"]["closed_at"]
     tables["tickets"]["closed_at"] = np.where(closed < cutoff, closed, -1)
+
+
+def as_history(tables: dict[str, Columns], loyal: NDArray[np.bool_]) -> tuple[Any, Any]:
+    """`simulate`'s tables as the models read them: (SaasHistory, Ladder) by customer index.
+
+    Why: the propensity's tests and benchmarks fit on the simulation directly, without
+    the CSV files and the database in between.
+    """
+    from models.ladder import Ladder
+    from models.upgrades import NEVER as FOREVER
+    from models.upgrades import SaasHistory
+
+    s, c, u, k = tables["subscriptions"], tables["plan-changes"], tables["usage"], tables["tickets"]
+    by_time = np.lexsort((c["changed_at"], c["customer"]))
+    by_metric = np.lexsort((u["measured_at"], u["metric"], u["customer"]))
+    complaint = k["kind"] == 0
+    history = SaasHistory(
+        s["customer"],
+        s["started_at"],
+        np.where(s["ended_at"] < 0, FOREVER, s["ended_at"]),
+        s["annual"].astype(bool),
+        s["renews_at"],
+        c["customer"][by_time],
+        c["to_plan"][by_time],
+        c["changed_at"][by_time],
+        u["customer"][by_metric],
+        u["metric"][by_metric],
+        u["value"][by_metric].astype(float),
+        u["measured_at"][by_metric],
+        k["customer"][complaint],
+        k["opened_at"][complaint],
+        np.where(k["closed_at"][complaint] < 0, FOREVER, k["closed_at"][complaint]),
+        loyal,
+    )
+    ladder = Ladder(
+        np.zeros(len(PLANS), np.int32),
+        np.arange(1, len(PLANS) + 1, dtype=np.int32),
+        np.array([p[2] for p in PLANS]),
+        LIMITS.copy(),
+        list(METRICS),
+    )
+    return history, ladder
+
+
+def simulated(n: int, cutoff: int, seed: int = 5) -> tuple[Any, Any]:
+    """The SaaS half alone for `n` customers over two years before `cutoff`, as arrays."""
+    rng = np.random.default_rng(seed)
+    start = cutoff - 730 * DAY
+    created = start + (rng.random(n) * 600 * DAY).astype(np.int64)
+    loyal = rng.random(n) < 0.25
+    tables = simulate(
+        rng, created, np.arange(n), rng.integers(0, 3, n), rng.random(n) < 0.6, loyal, start, cutoff
+    )
+    return as_history(tables, loyal)

@@ -10,11 +10,12 @@ two cannot drift apart.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Engine
 
-from app.db import tables
+from app.training.lines import epoch
 from app.training.saas import Plans
 from models.ladder import Ladder
 from models.upgrades import DAY, NEVER, TREND_DAYS, SaasHistory, state
@@ -22,6 +23,14 @@ from models.upsell import Subscriber
 
 USAGE_DAYS = TREND_DAYS + 120  # readings this old still give "usage 90 days ago"
 YEAR = 365 * DAY
+
+
+class Cursor(Protocol):
+    """The DB-API cursor methods the reads use."""
+
+    def execute(self, sql: str, params: Any = ...) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -35,15 +44,63 @@ class LiveState:
     year_sales: float  # shop sales over the last 365 days
 
 
-def customer_row(conn: Connection, customer_id: str) -> int | None:
+class Reads:
+    """The per-request reads as driver SQL, written once per database dialect.
+
+    Why driver SQL on the driver's own cursor, not SQLAlchemy statements: building,
+    compiling and wrapping five statements per request cost more than the rest of the
+    answer (bench/upsell.py). Every read is bounded to one customer through an index.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect.name
+        self.sqlite = dialect == "sqlite"
+        mark = "?" if self.sqlite else "%s"
+
+        def e(column: str) -> str:
+            return epoch(column, dialect)
+
+        usage = engine.dialect.identifier_preparer.quote("usage")  # reserved in MySQL
+        self.customer = f"SELECT id FROM customer WHERE customer_id = {mark}"
+        self.subscriptions = (
+            f"SELECT subscription_id, plan_id, billing_period, status, {e('started_at')}, "
+            f"{e('renews_at')}, {e('ended_at')} FROM subscription "
+            f"WHERE customer_id = {mark} AND status <> 'cancelled'"
+        )
+        self.usage = (
+            f"SELECT metric, value, {e('measured_at')} FROM {usage} "
+            f"WHERE customer_id = {mark} AND measured_at > {mark}"
+        )
+        self.complaints = (
+            f"SELECT {e('opened_at')} FROM ticket WHERE customer_id = {mark} "
+            f"AND kind = 'complaint' AND (closed_at IS NULL OR closed_at > {mark})"
+        )
+        self.sales = (
+            f"SELECT SUM(quantity * unit_price) FROM purchase WHERE customer_id = {mark} "
+            f"AND kind = 'sale' AND purchased_at > {mark}"
+        )
+
+    def moment(self, seconds: int) -> object:
+        """A timestamp parameter as the driver compares it with a stored UTC datetime."""
+        naive = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+        return naive.strftime("%Y-%m-%d %H:%M:%S") if self.sqlite else naive
+
+
+def customer_row(cursor: Cursor, reads: Reads, customer_id: str) -> int | None:
     """The customer's primary key, or None for an id the database does not know."""
-    c = tables.customer
-    row = conn.execute(select(c.c.id).where(c.c.customer_id == customer_id)).first()
+    cursor.execute(reads.customer, (customer_id,))
+    row = cursor.fetchone()
     return None if row is None else int(row[0])
 
 
+def _rows(cursor: Cursor, sql: str, *params: object) -> list[Any]:
+    cursor.execute(sql, params)
+    return list(cursor.fetchall())
+
+
 def read_state(
-    conn: Connection,
+    cursor: Cursor,
+    reads: Reads,
     customer: int,
     plans: Plans,
     ladder: Ladder,
@@ -55,31 +112,21 @@ def read_state(
 
     Several live subscriptions: the most recently started one counts.
     """
-    s = tables.subscription
-    rows = conn.execute(
-        select(
-            s.c.subscription_id,
-            s.c.plan_id,
-            s.c.billing_period,
-            s.c.status,
-            s.c.started_at,
-            s.c.renews_at,
-            s.c.ended_at,
-        ).where(s.c.customer_id == customer, s.c.status != "cancelled")
-    ).all()
-    live = [r for r in rows if r.ended_at is None or _epoch(r.ended_at) > now]
+    rows = _rows(cursor, reads.subscriptions, customer)
+    live = [r for r in rows if r[6] is None or r[6] > now]
     if not live:
         return None
-    sub = max(live, key=lambda r: (r.started_at, r.subscription_id))
-    index = int(np.searchsorted(plans.db_ids, sub.plan_id))
-    if index >= len(plans.db_ids) or plans.db_ids[index] != sub.plan_id:
+    sub_id, plan_db, billing, status, started, renews, _ = max(live, key=lambda r: (r[4], r[0]))
+    index = int(np.searchsorted(plans.db_ids, plan_db))
+    if index >= len(plans.db_ids) or plans.db_ids[index] != plan_db:
         return "unknown_plan"
-    metric, value, at = _usage(conn, customer, ladder, now)
-    opened = _open_complaints(conn, customer, now)
-    sales = _year_sales(conn, customer, now)
-    started = _epoch(sub.started_at)
-    renews = None if sub.renews_at is None else _epoch(sub.renews_at)
-    annual = sub.billing_period == "annual"
+    metric, value, at = _usage(cursor, reads, customer, ladder, now)
+    complaints = _rows(cursor, reads.complaints, customer, reads.moment(now))
+    opened = [int(r[0]) for r in complaints if r[0] <= now]
+    sales = _rows(cursor, reads.sales, customer, reads.moment(now - YEAR))[0][0]
+    sales = float(sales or 0.0)
+    started, annual = int(started), billing == "annual"
+    renews = None if renews is None else int(renews)
     a = np.array
     history = SaasHistory(
         sub_customer=a([0]),
@@ -103,7 +150,7 @@ def read_state(
     subscriber = Subscriber(
         plan=index,
         annual=annual,
-        status=str(sub.status),
+        status=str(status),
         started=started,
         renews=renews,
         usage=snap.usage[0],
@@ -113,57 +160,16 @@ def read_state(
         loyal=bool(history.loyal[0]),
     )
     first_complaint = min(opened) if opened else None
-    return LiveState(sub.subscription_id, sub.billing_period, subscriber, first_complaint, sales)
+    return LiveState(str(sub_id), str(billing), subscriber, first_complaint, sales)
 
 
 def _usage(
-    conn: Connection, customer: int, ladder: Ladder, now: int
+    cursor: Cursor, reads: Reads, customer: int, ladder: Ladder, now: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Recent readings of the ladder's metrics, sorted by (metric, time) as `state` needs."""
-    u = tables.usage
-    since = _datetime(now - USAGE_DAYS * DAY)
-    rows = conn.execute(
-        select(u.c.metric, u.c.value, u.c.measured_at).where(
-            u.c.customer_id == customer, u.c.measured_at > since
-        )
-    ).all()
+    rows = _rows(cursor, reads.usage, customer, reads.moment(now - USAGE_DAYS * DAY))
     position = {name: i for i, name in enumerate(ladder.metrics)}
-    kept = [(position[r[0]], float(r[1]), _epoch(r[2])) for r in rows if r[0] in position]
+    kept = [(position[r[0]], float(r[1]), r[2]) for r in rows if r[0] in position]
     block = np.array(kept, dtype=np.float64).reshape(len(kept), 3)
-    order = np.lexsort((block[:, 2], block[:, 0]))
-    block = block[order]
+    block = block[np.lexsort((block[:, 2], block[:, 0]))]
     return block[:, 0].astype(np.int64), block[:, 1], block[:, 2].astype(np.int64)
-
-
-def _open_complaints(conn: Connection, customer: int, now: int) -> list[int]:
-    """Opening times of the customer's complaints that are open now."""
-    t = tables.ticket
-    rows = conn.execute(
-        select(t.c.opened_at).where(
-            t.c.customer_id == customer,
-            t.c.kind == "complaint",
-            or_(t.c.closed_at.is_(None), t.c.closed_at > _datetime(now)),
-        )
-    ).all()
-    return [_epoch(r[0]) for r in rows if _epoch(r[0]) <= now]
-
-
-def _year_sales(conn: Connection, customer: int, now: int) -> float:
-    """The customer's shop sales over the last year (loyalty, as training measured it)."""
-    p = tables.purchase
-    total = conn.execute(
-        select(func.sum(p.c.quantity * p.c.unit_price)).where(
-            p.c.customer_id == customer,
-            p.c.purchased_at > _datetime(now - YEAR),
-            p.c.kind == "sale",
-        )
-    ).scalar()
-    return float(total or 0.0)
-
-
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def _datetime(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)

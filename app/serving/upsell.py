@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from app.errors import ErrorDetail, NotFound
 from app.serving.reasons import Reason
-from app.serving.subscriber import LiveState, customer_row, read_state
+from app.serving.subscriber import Cursor, LiveState, Reads, customer_row, read_state
 from app.serving.upsell_reasons import UpsellReasons, simple
 from app.training.saas import Plans
 from models.ladder import target_plans
@@ -43,28 +43,44 @@ class UpsellAnswers:
         self.model, self.plans, self.policy, self.version = model, plans, policy, version
         self.reasons = UpsellReasons(model, plans)
         self.source = "model" if model.learned else "rules"
+        self.reads: dict[str, Reads] = {}  # the driver SQL of each database dialect
 
     def answer(self, engine: Engine, customer_id: str, now: int | None = None) -> Answer:
         """The upsell answer for `customer_id`; 404 for a customer the database lacks."""
         now = int(time.time()) if now is None else now
+        reads = self.reads.get(engine.dialect.name)
+        if reads is None:
+            reads = self.reads[engine.dialect.name] = Reads(engine)
         with engine.connect() as conn:
-            customer = customer_row(conn, customer_id)
-            if customer is None:
-                raise NotFound(
-                    f"customer {customer_id!r} does not exist",
-                    [ErrorDetail(field="customer_id", message=f"unknown customer {customer_id!r}")],
-                )
-            model = self.model
-            live = read_state(conn, customer, self.plans, model.ladder, model.loyal_min_sales, now)
+            cursor = conn.connection.cursor()
+            try:
+                live = self._read(cursor, reads, customer_id, now)
+            finally:
+                cursor.close()
         if not isinstance(live, LiveState):
             why = live or "no_plan"
             answer = self._answer(customer_id, Decision("not_now", why_not=why), None)
             answer["reasons"] = [simple(why, NOT_NOW[why])]
             return answer
-        decision = decide(model, live.subscriber, now, self.policy)
+        decision = decide(self.model, live.subscriber, now, self.policy)
         answer = self._answer(customer_id, decision, live)
         answer["reasons"] = self._reasons(decision, live, now)
         return answer
+
+    def _read(
+        self, cursor: Cursor, reads: Reads, customer_id: str, now: int
+    ) -> LiveState | str | None:
+        """The customer's live state (404 for an unknown customer)."""
+        customer = customer_row(cursor, reads, customer_id)
+        if customer is None:
+            raise NotFound(
+                f"customer {customer_id!r} does not exist",
+                [ErrorDetail(field="customer_id", message=f"unknown customer {customer_id!r}")],
+            )
+        model = self.model
+        return read_state(
+            cursor, reads, customer, self.plans, model.ladder, model.loyal_min_sales, now
+        )
 
     def _answer(self, customer_id: str, decision: Decision, live: LiveState | None) -> Answer:
         facts = decision.facts

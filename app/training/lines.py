@@ -75,7 +75,7 @@ def lines(conn: Connection, kind: str, after_id: int, last_id: int) -> dict[str,
         f"WHERE kind = '{kind}' AND id > {int(after_id)} AND id <= {int(last_id)}"
     )
     parts: list[list[np.ndarray]] = []
-    for chunk in _stream(conn, sql):
+    for chunk in stream(conn, sql):
         block = np.array(chunk, dtype=object)  # one 2-D conversion beats zip(*rows)
         parts.append(
             [
@@ -92,7 +92,7 @@ def lines(conn: Connection, kind: str, after_id: int, last_id: int) -> dict[str,
     return {name: np.concatenate(column) for name, column in zip(names, columns, strict=True)}
 
 
-def _stream(conn: Connection, sql: str) -> Iterator[Sequence[Any]]:
+def stream(conn: Connection, sql: str) -> Iterator[Sequence[Any]]:
     """Chunks of rows from the DBAPI cursor (server-side on PostgreSQL and MySQL)."""
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None

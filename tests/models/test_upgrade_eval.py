@@ -1,13 +1,12 @@
 """Upgrade propensity on the generated SaaS data, whose planted drivers are documented."""
 
-import numpy as np
 import pytest
 
 from app.demo import saas
 from app.demo.shop import DAY
 from models.ladder import Ladder
 from models.upgrade_eval import evaluate_upgrades, fit_upgrades
-from models.upgrades import NEVER, SaasHistory, profile
+from models.upgrades import SaasHistory, profile
 
 CUTOFF = 1_790_000_000 // DAY * DAY
 
@@ -15,42 +14,7 @@ CUTOFF = 1_790_000_000 // DAY * DAY
 @pytest.fixture(scope="module")
 def demo() -> tuple[SaasHistory, Ladder]:
     """The demo generator's SaaS half for 60,000 customers, as arrays by customer index."""
-    rng = np.random.default_rng(5)
-    n, start = 60_000, CUTOFF - 730 * DAY
-    created = start + (rng.random(n) * 600 * DAY).astype(np.int64)
-    loyal = rng.random(n) < 0.25
-    t = saas.simulate(
-        rng, created, np.arange(n), rng.integers(0, 3, n), rng.random(n) < 0.6, loyal, start, CUTOFF
-    )
-    s, c, u, k = t["subscriptions"], t["plan-changes"], t["usage"], t["tickets"]
-    by_time = np.lexsort((c["changed_at"], c["customer"]))
-    by_metric = np.lexsort((u["measured_at"], u["metric"], u["customer"]))
-    complaint = k["kind"] == 0
-    history = SaasHistory(
-        s["customer"],
-        s["started_at"],
-        np.where(s["ended_at"] < 0, NEVER, s["ended_at"]),
-        s["annual"].astype(bool),
-        s["renews_at"],
-        c["customer"][by_time],
-        c["to_plan"][by_time],
-        c["changed_at"][by_time],
-        u["customer"][by_metric],
-        u["metric"][by_metric],
-        u["value"][by_metric].astype(float),
-        u["measured_at"][by_metric],
-        k["customer"][complaint],
-        k["opened_at"][complaint],
-        np.where(k["closed_at"][complaint] < 0, NEVER, k["closed_at"][complaint]),
-        loyal,
-    )
-    ladder = Ladder(
-        np.zeros(len(saas.PLANS), np.int32),
-        np.arange(1, len(saas.PLANS) + 1, dtype=np.int32),
-        np.array([p[2] for p in saas.PLANS]),
-        saas.LIMITS.copy(),
-        list(saas.METRICS),
-    )
+    history, ladder = saas.simulated(60_000, CUTOFF)
     return history, ladder
 
 
