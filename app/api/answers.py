@@ -19,6 +19,7 @@ Source = Literal[
     "bought_together",
     "similar",
     "premium",
+    "volume",
 ]
 
 
@@ -34,6 +35,7 @@ class Reason(BaseModel):
         "category",
         "similar",
         "premium",
+        "volume",
     ]
     text: str = Field(
         examples=[
@@ -92,7 +94,7 @@ class RelatedAnswer(BaseModel):
     """Items related to one item."""
 
     item_id: str
-    kind: Literal["complement", "similar", "premium"]
+    kind: Literal["complement", "similar", "premium", "volume"]
     model_version: str
     items: list[Suggestion]
 

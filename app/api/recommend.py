@@ -89,10 +89,11 @@ async def related(
     request: Request,
     item_id: ItemId,
     kind: Annotated[
-        Literal["complement", "similar", "premium"],
+        Literal["complement", "similar", "premium", "volume"],
         Query(
             description="complement: bought together; similar: bought by the same customers; "
-            "premium: the same kind of item, priced higher within a band"
+            "premium: the same kind of item, priced higher within a band; volume: the same "
+            "kind in a larger pack, cheaper per unit"
         ),
     ] = "complement",
     limit: Limit = 10,

@@ -11,6 +11,7 @@ from app.serving.reasons import Reason, money
 from app.training.train import Model
 from models.kinds import plural
 from models.premium import Band, Premium, group_buyers, groups
+from models.volume import Volume
 
 
 class PremiumOffers:
@@ -24,6 +25,7 @@ class PremiumOffers:
         )
         self.band = band
         self.best = self.premium.best(band, vocab.active)
+        self.volume = Volume(vocab.kind, np.maximum(vocab.pack, 1), vocab.price)
         self.vocab = vocab
 
     def alternatives(
@@ -69,6 +71,38 @@ class PremiumOffers:
                 "buyers": int(premium.buyers[item]),
                 "share": round(share, 4),
                 "similarity": round(float(premium.unit[item] @ premium.unit[anchor]), 4),
+            },
+        }
+
+    def larger_packs(
+        self, item: int, allowed: np.ndarray, limit: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(items, scores): `item`'s kind in larger packs, cheaper per unit, best first."""
+        return self.volume.larger_packs(item, allowed, limit, self.premium)
+
+    def volume_reason(self, item: int, anchor: int) -> Reason:
+        """The pack, its price, and the price per unit against the smaller pack's."""
+        vocab, volume = self.vocab, self.volume
+        currency = vocab.currency[item]
+        unit, was = volume.unit_price(item), volume.unit_price(anchor)
+        pack, anchor_pack = int(volume.pack[item]), int(volume.pack[anchor])
+        saving = 1 - unit / was
+        text = (
+            f"{pack} units for {money(float(vocab.price[item]), currency)}: "
+            f"{money(unit, currency)} a unit instead of {money(was, currency)} for "
+            f"{vocab.items.names[anchor]} ({saving:.0%} less per unit)"
+        )
+        return {
+            "kind": "volume",
+            "text": text,
+            "evidence": {
+                "item_id": vocab.item_ids[anchor],
+                "pack_size": pack,
+                "item_pack_size": anchor_pack,
+                "unit_price": round(unit, 4),
+                "item_unit_price": round(was, 4),
+                "unit_saving": round(saving, 4),
+                "currency": currency or None,
             },
         }
 

@@ -224,7 +224,8 @@ class Recommender:
         min_ratio: float | None = None,
         max_ratio: float | None = None,
     ) -> Answer:
-        """Bought together (`complement`), nearest in taste (`similar`) or a step up (`premium`).
+        """Bought together (`complement`), nearest in taste (`similar`), a step up
+        (`premium`) or a larger pack cheaper per unit (`volume`).
 
         `min_ratio` and `max_ratio` narrow or widen the premium price band for this request.
         """
@@ -236,6 +237,8 @@ class Recommender:
         elif kind == "premium":
             band = self._band(min_ratio, max_ratio)
             items = self._premium(item, allowed, filters.limit, band)
+        elif kind == "volume":
+            items = self._volume(item, allowed, filters.limit)
         else:
             items = self._similar(item, allowed, filters.limit)
         return {"item_id": item_id, "kind": kind, "model_version": self.version, "items": items}
@@ -296,6 +299,13 @@ class Recommender:
         picks, scores = self.premium.alternatives(item, allowed, limit, band)
         return [
             self._premium_item(j, item, score)
+            for j, score in zip(picks.tolist(), scores.tolist(), strict=True)
+        ]
+
+    def _volume(self, item: int, allowed: np.ndarray, limit: int) -> list[Answer]:
+        picks, scores = self.premium.larger_packs(item, allowed, limit)
+        return [
+            self._item(j, score, "volume", [self.premium.volume_reason(j, item)])
             for j, score in zip(picks.tolist(), scores.tolist(), strict=True)
         ]
 

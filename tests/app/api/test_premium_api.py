@@ -215,3 +215,35 @@ def test_filters_that_exclude_the_better_version_leave_it_out(
     assert capped[0]["item_id"] == plain[0]["item_id"]
     assert upgrade_id not in [i["item_id"] for i in capped]
     assert "premium" not in [i["source"] for i in capped]
+
+
+def test_volume_offers_larger_packs_of_the_kind_cheaper_per_unit(
+    shop: tuple[TestClient, str],
+) -> None:
+    client, url = shop
+    facts = catalog(url)
+    singles = [i for i, f in sorted(facts.items()) if f["pack"] == 1 and f["price"]]
+    offered = 0
+    for item_id in singles:
+        item = facts[item_id]
+        response = client.get(f"/v1/items/{item_id}/related", params={"kind": "volume", "limit": 5})
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        RelatedAnswer.model_validate(answer)
+        for offer in answer["items"]:
+            other = facts[offer["item_id"]]
+            unit, was = other["price"] / other["pack"], item["price"]
+            assert other["category"] == item["category"] and other["pack"] > 1
+            assert 0.7 * was <= unit < was
+            assert offer["source"] == "volume"
+            reason = offer["reasons"][0]
+            assert reason["kind"] == "volume"
+            assert reason["text"].startswith(f"{other['pack']} units for €")
+            assert reason["evidence"]["unit_saving"] == round(1 - unit / was, 4)
+        offered += bool(answer["items"])
+    # Packs of 3 and 6 exist only for consumables, at about 10 % off per unit.
+    consumables = {f["category"] for f in facts.values() if f["pack"] > 1}
+    assert offered >= len([i for i in singles if facts[i]["category"] in consumables]) // 2
+    durable = next(i for i in singles if facts[i]["category"] == "cameras")
+    answer = client.get(f"/v1/items/{durable}/related", params={"kind": "volume"}).json()
+    assert answer["items"] == []
