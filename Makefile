@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint openapi bench bench-serving clean
+.PHONY: install demo test lint openapi bench bench-serving bench-upsell clean
 
 $(BIN)/nextbest: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("NextBest needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -34,6 +34,10 @@ bench: install
 
 bench-serving: install
 	$(BIN)/python bench/serving.py
+
+bench-upsell: install
+	$(BIN)/python bench/upsell.py
+	$(BIN)/python bench/upsell_features.py
 
 clean:
 	rm -rf $(VENV) nextbest-demo .pytest_cache .mypy_cache .ruff_cache

@@ -131,6 +131,17 @@ class BasketRequest(BaseModel):
     only_active: bool = True
 
 
+WhyNot = Literal[
+    "no_plan",
+    "unknown_plan",
+    "open_complaint",
+    "trial_started",
+    "top_tier",
+    "price_cap",
+    "low_loyalty",
+    "no_need",
+    "at_risk",
+]
 UpsellReasonKind = Literal[
     "usage",
     "projection",
@@ -142,15 +153,7 @@ UpsellReasonKind = Literal[
     "cheaper_plan",
     "past_due",
     "usage_drop",
-    "no_plan",
-    "unknown_plan",
-    "open_complaint",
-    "trial_started",
-    "top_tier",
-    "price_cap",
-    "low_loyalty",
-    "no_need",
-    "at_risk",
+    WhyNot,  # each "not now" carries its reason, of the same kind
 ]
 
 
@@ -218,20 +221,7 @@ class UpsellAnswer(BaseModel):
         "retain: a cheaper plan or an annual discount for a customer at risk; not_now: "
         "nothing to offer (why_not says why)."
     )
-    why_not: (
-        Literal[
-            "no_plan",
-            "unknown_plan",
-            "open_complaint",
-            "trial_started",
-            "top_tier",
-            "price_cap",
-            "low_loyalty",
-            "no_need",
-            "at_risk",
-        ]
-        | None
-    )
+    why_not: WhyNot | None
     current: CurrentPlan | None
     target: PlanOffer | None
     timing: Timing | None

@@ -4,6 +4,7 @@ Each builder looks only at the handful of items being returned, never the catalo
 a reason costs a few array lookups per suggestion.
 """
 
+import time
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,11 @@ NEW_DAYS = 60  # an item first sold this recently is "new"
 
 Reason = dict[str, Any]
 SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥"}
+
+
+def iso(seconds: int) -> str:
+    """Epoch seconds as an ISO 8601 UTC timestamp, as every answer writes times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def money(amount: float, currency: str) -> str:

@@ -15,7 +15,7 @@ from app.errors import ErrorDetail, InvalidInput, NotFound
 from app.serving.filters import CatalogFacts, Filters
 from app.serving.live import LivePurchases
 from app.serving.premium import PremiumOffers
-from app.serving.reasons import DAY, Reasons
+from app.serving.reasons import DAY, Reasons, iso
 from app.serving.upsell import UpsellAnswers
 from app.training.train import Model
 from models.premium import Band, unit_rows
@@ -409,7 +409,7 @@ class Recommender:
     def _due_item(self, due: dict[str, Any], now: int) -> Answer:
         reason = self.reasons.cycle(due["cycle"], due["last"], due["due"], now)
         entry = self._item(due["index"], 0.0, "replenishment", [reason])
-        entry["due_at"] = _iso(due["due"])
+        entry["due_at"] = iso(due["due"])
         return entry
 
     def _item(self, item: int, score: float, source: str, reasons: list[Answer]) -> Answer:
@@ -464,7 +464,3 @@ def _with_recent(
         cycle = np.r_[cycle, more[:, 1].astype(cycle.dtype)]
         last = np.r_[last, more[:, 2].astype(last.dtype)]
     return items, cycle, last
-
-
-def _iso(seconds: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

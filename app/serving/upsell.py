@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from app.errors import ErrorDetail, NotFound
-from app.serving.reasons import Reason
+from app.serving.reasons import Reason, iso
 from app.serving.subscriber import Cursor, LiveState, Reads, customer_row, read_state
 from app.serving.upsell_reasons import UpsellReasons, simple
 from app.training.saas import Plans
@@ -104,7 +104,7 @@ class UpsellAnswers:
             else self._plan(target, decision.annual or bool(sub and sub.annual)),
             "timing": None
             if decision.when is None
-            else {"when": decision.when, "at": None if decision.at is None else _iso(decision.at)},
+            else {"when": decision.when, "at": None if decision.at is None else iso(decision.at)},
             "probability": None
             if facts is None or facts.probability is None
             else round(facts.probability, 4),
@@ -132,7 +132,7 @@ class UpsellAnswers:
         plan.update(
             subscription_id=live.subscription_id,
             status=sub.status,
-            renews_at=None if sub.renews is None else _iso(sub.renews),
+            renews_at=None if sub.renews is None else iso(sub.renews),
         )
         return plan
 
@@ -194,7 +194,7 @@ class UpsellAnswers:
         facts, sub = decision.facts, live.subscriber
         assert facts is not None
         values: dict[str, Any] = {
-            "complaint": _iso(live.complaint_opened) if live.complaint_opened else "",
+            "complaint": iso(live.complaint_opened) if live.complaint_opened else "",
             "tenure": round(facts.tenure_days),
             "months": round(facts.tenure_days / 30.44),
             "plan": self.reasons.plan_name(sub.plan),
@@ -218,7 +218,3 @@ def _over_cap(
     plan = int(target[0])
     multiple = float(model.ladder.monthly[plan] / model.ladder.monthly[sub.plan])
     return {"target": words.plan_name(plan), "multiple": multiple}
-
-
-def _iso(seconds: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

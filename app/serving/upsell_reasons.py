@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from app.serving.reasons import DAY, Reason, money
+from app.serving.reasons import DAY, Reason, iso, money
 from app.training.saas import Plans
 from models.upsell import Decision, Facts, Subscriber, UpsellModel, band_of, yearly_saving
 
@@ -97,20 +97,10 @@ class UpsellReasons:
         return {"kind": "propensity", "text": text, "evidence": evidence}
 
     def renewal(self, at: int, now: int) -> Reason:
-        days = max(0, round((at - now) / DAY))
-        return {
-            "kind": "renewal",
-            "text": f"Renews on {_date(at)} (in {days} days)",
-            "evidence": {"renews_at": _iso(at), "days": days},
-        }
+        return _on_date("renewal", "Renews", "renews_at", at, now)
 
     def trial_end(self, at: int, now: int) -> Reason:
-        days = max(0, round((at - now) / DAY))
-        return {
-            "kind": "trial",
-            "text": f"Trial ends on {_date(at)} (in {days} days)",
-            "evidence": {"trial_ends_at": _iso(at), "days": days},
-        }
+        return _on_date("trial", "Trial ends", "trial_ends_at", at, now)
 
     def billing(self, plan: int) -> Reason:
         """The yearly saving of annual billing, with the arithmetic."""
@@ -153,6 +143,13 @@ class UpsellReasons:
         return int(np.where(same, ladder.rank, -1).argmax())
 
 
+def _on_date(kind: str, what: str, field: str, at: int, now: int) -> Reason:
+    """A reason that names a coming date: "Renews on 2026-12-04 (in 10 days)"."""
+    days = max(0, round((at - now) / DAY))
+    text = f"{what} on {_date(at)} (in {days} days)"
+    return {"kind": kind, "text": text, "evidence": {field: iso(at), "days": days}}
+
+
 def simple(kind: str, text: str, **evidence: object) -> Reason:
     """A reason whose evidence is a few named facts."""
     return {"kind": kind, "text": text, "evidence": evidence}
@@ -178,7 +175,3 @@ def _number(value: float) -> str:
 
 def _date(seconds: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(seconds))
-
-
-def _iso(seconds: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

@@ -199,3 +199,23 @@ def test_the_route_answers_on_every_database(database_url: str, tmp_path: Path) 
         assert upsell(client, "complainer")["why_not"] == "open_complaint"
         assert upsell(client, "steady-monthly")["yearly_saving"] == 58
         assert upsell(client, "no-plan")["why_not"] == "no_plan"
+
+
+def test_without_upgrade_history_the_rules_decide_and_say_so(tmp_path: Path) -> None:
+    """A shop that has just loaded its plans and subscriptions: nothing to learn from."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    upgrade(url)
+    files = generate(tmp_path / "data", customers=300, seed=5)
+    engine = make_engine(url)
+    for table in ("customers", "items", "plans", "purchases"):
+        run_import(engine, TARGETS[table], CsvSource(files[table]))
+    for table in ("customers", "subscriptions", "usage"):
+        import_records(engine, TARGETS[table], [r for k in KNOWN.values() for r in k[table]])
+    train(engine, tmp_path / "models")
+    engine.dispose()
+    with client_for(url, tmp_path) as client:
+        answer = upsell(client, "at-96-percent")
+        assert answer["source"] == "rules" and answer["probability"] is None
+        assert answer["decision"] == "upgrade" and answer["timing"]["when"] == "now"
+        assert "propensity" not in kinds(answer)  # no upgrade rates to quote
+        assert upsell(client, "steady-monthly")["decision"] == "billing"
