@@ -340,7 +340,9 @@ def demo(
         )
     base = f"http://127.0.0.1:{port}"
     camera = _first_camera(files["items"], files["purchases"])
-    paths = _demo_requests(files["purchases"], camera, files["subscriptions"])
+    paths = _demo_requests(
+        files["purchases"], camera, files["subscriptions"], files["usage"], files["plans"]
+    )
     typer.echo("\n".join(["", "Try:", *(f"  curl -s '{base}{path}'" for path in paths), ""]))
     typer.echo(
         f"  curl -s -X POST {base}/v1/baskets/recommendations -H 'content-type: application/json' "
@@ -350,13 +352,13 @@ def demo(
         serve(port=port)
 
 
-def _demo_requests(purchases: Path, camera: str, subscriptions: Path) -> list[str]:
+def _demo_requests(
+    purchases: Path, camera: str, subscriptions: Path, usage: Path, plans: Path
+) -> list[str]:
     """Example requests for a customer with history, for `camera` and for a subscriber."""
     with purchases.open(encoding="utf-8") as f:
         customer = next(r["customer_id"] for r in csv.DictReader(f) if r["customer_id"])
-    with subscriptions.open(encoding="utf-8") as f:
-        live = [r for r in csv.DictReader(f) if r["status"] == "active"]
-    subscriber = live[0]["customer_id"] if live else customer
+    subscriber = _pressed_subscriber(subscriptions, usage, plans) or customer
     return [
         "/healthz",
         f"/v1/customers/{customer}/cross-sell?limit=5",
@@ -367,6 +369,34 @@ def _demo_requests(purchases: Path, camera: str, subscriptions: Path) -> list[st
         f"/v1/customers/{subscriber}/upsell",
         "/docs",
     ]
+
+
+def _pressed_subscriber(subscriptions: Path, usage: Path, plans: Path) -> str | None:
+    """An active subscriber below the top plan whose tightest limit is 90-110 % used
+    (newest readings): one the upsell route has an upgrade for."""
+    with plans.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    limits = {r["plan_id"]: json.loads(r["limits"]) for r in rows}
+    top = max((int(r["tier_rank"]) for r in rows), default=0)
+    below_top = {r["plan_id"] for r in rows if int(r["tier_rank"]) < top}
+    with subscriptions.open(encoding="utf-8") as f:
+        plan = {
+            r["customer_id"]: r["plan_id"]
+            for r in csv.DictReader(f)
+            if r["status"] == "active" and r["plan_id"] in below_top
+        }
+    newest: dict[tuple[str, str], float] = {}
+    with usage.open(encoding="utf-8") as f:
+        for r in csv.DictReader(f):  # in time order: the last reading wins
+            if r["customer_id"] in plan:
+                newest[r["customer_id"], r["metric"]] = float(r["value"])
+    ratio: dict[str, float] = {}
+    for (customer, metric), value in newest.items():
+        limit = limits.get(plan[customer], {}).get(metric)
+        if limit:
+            ratio[customer] = max(ratio.get(customer, 0.0), value / float(limit))
+    pressed = [c for c, r in ratio.items() if 0.9 <= r <= 1.1]
+    return min(pressed) if pressed else None
 
 
 def _first_camera(items: Path, purchases: Path) -> str:

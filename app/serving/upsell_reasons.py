@@ -33,9 +33,8 @@ class UpsellReasons:
         used, limit = float(sub.usage[metric]), float(self.ladder.limits[sub.plan, metric])
         before = float(sub.before[metric])
         label = _metric(self.ladder.metrics[metric])
-        text = (
-            f"{label.capitalize()}: {_number(used)} of {_number(limit)} used ({used / limit:.0%})"
-        )
+        head = label[:1].upper() + label[1:]
+        text = f"{head}: {_number(used)} of {_number(limit)} used ({used / limit:.0%})"
         if not np.isnan(before) and before != used:
             trend = "up" if used > before else "down"
             text += f", {trend} from {_number(before)} three months ago"
