@@ -13,12 +13,14 @@ from starlette.concurrency import run_in_threadpool
 import app as package
 from app import errors
 from app.api import health, ingest, recommend, upsell
-from app.api.answers import CrossSellAnswer
+from app.api.answers import CrossSellAnswer, UpsellAnswer
 from app.db.engine import make_engine
 from app.errors import ErrorResponse
 from app.serving.registry import Refresher, Registry
 from app.settings import Settings, get_settings
 from models.premium import Band
+
+PLAIN_ROUTES = (recommend.CROSS_SELL_ROUTE, upsell.UPSELL_ROUTE)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -50,9 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.model_dir, app.state.engine, band, settings.upsell_policy()
     )
     errors.install(app)
-    app.router.routes.insert(0, recommend.cross_sell_route())  # the hottest route first
+    for plain in PLAIN_ROUTES:  # the hottest routes first
+        app.router.routes.insert(0, plain.route())
     app.include_router(recommend.router)
-    app.include_router(upsell.router)
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -67,9 +69,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(ingest.row_schemas())
-        for name, model_schema in _model_schemas(CrossSellAnswer, ErrorResponse).items():
+        for name, model_schema in _model_schemas(
+            CrossSellAnswer, UpsellAnswer, ErrorResponse
+        ).items():
             components.setdefault(name, model_schema)
-        schema["paths"][recommend.CROSS_SELL] = {"get": recommend.cross_sell_operation()}
+        for plain in PLAIN_ROUTES:
+            schema["paths"][plain.path] = {"get": plain.operation()}
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -7,13 +7,11 @@ holding the GIL, so a threadpool hop would cost more than it frees; one worker p
 per core gives the parallelism.
 """
 
-import inspect
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from starlette.routing import Route
 
 from app.api.answers import (
     BasketAnswer,
@@ -29,6 +27,7 @@ from app.api.params import (
     path_id,
     query_parameters,
 )
+from app.api.plain import PlainRoute
 from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.serving.filters import Filters
 from app.serving.registry import Registry
@@ -151,35 +150,11 @@ async def basket(request: Request, body: BasketRequest) -> Response:
     return _json(answer)
 
 
-def cross_sell_route() -> Route:
-    """The hottest route, as a plain Starlette route.
-
-    It parses its parameters itself (app.api.params), with the same pydantic model and
-    the same 422 answers as the other routes: FastAPI's route machinery cost about a
-    third of each request (bench/serving.py). `cross_sell_operation` documents it.
-    """
-    return Route(CROSS_SELL, cross_sell, methods=["GET"], name="cross_sell")
-
-
-def cross_sell_operation() -> dict[str, Any]:
-    """The OpenAPI operation of the cross-sell route, from the same models."""
-    error = {
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
-    }
-    answer = {"$ref": "#/components/schemas/CrossSellAnswer"}
-    return {
-        "tags": ["cross-sell"],
-        "summary": "Cross Sell",
-        "description": inspect.cleandoc(cross_sell.__doc__ or ""),
-        "operationId": "cross_sell",
-        "parameters": [CUSTOMER_ID, *query_parameters(CrossSellQuery)],
-        "responses": {
-            "200": {
-                "description": "Successful Response",
-                "content": {"application/json": {"schema": answer}},
-            },
-            "422": {"description": "Invalid input", **error},
-            "500": {"description": "Internal error (a bug)", **error},
-            "503": {"description": "No trained model yet", **error},
-        },
-    }
+CROSS_SELL_ROUTE = PlainRoute(
+    path=CROSS_SELL,
+    handler=cross_sell,
+    operation_id="cross_sell",
+    tag="cross-sell",
+    answer="CrossSellAnswer",
+    parameters=[CUSTOMER_ID, *query_parameters(CrossSellQuery)],
+)

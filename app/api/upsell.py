@@ -1,29 +1,15 @@
 """The upsell route: should this customer see an upgrade prompt, for which plan, when."""
 
-from typing import Annotated
-
 import orjson
-from fastapi import APIRouter, Path, Request
+from fastapi import Request
 from fastapi.responses import Response
 
-from app.api.answers import UpsellAnswer
-from app.api.params import ID_MAX, ID_PATTERN
-from app.api.recommend import RESPONSES
-from app.errors import ErrorResponse
+from app.api.params import CUSTOMER_ID, path_id
+from app.api.plain import PlainRoute
 from app.serving.registry import Registry
 
-router = APIRouter(prefix="/v1", tags=["upsell"])
 
-CustomerId = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
-
-
-@router.get(
-    "/customers/{customer_id}/upsell",
-    operation_id="upsell",
-    response_model=None,
-    responses={200: {"model": UpsellAnswer}, 404: {"model": ErrorResponse}, **RESPONSES},
-)
-async def upsell(request: Request, customer_id: CustomerId) -> Response:
+async def upsell(request: Request) -> Response:
     """A plan-ladder suggestion: upgrade (now, at renewal or at the trial's end),
     monthly to annual billing with the yearly saving, a retention offer for a customer
     at risk, or "not now" with why (no plan, open complaint, trial just started, top
@@ -35,6 +21,18 @@ async def upsell(request: Request, customer_id: CustomerId) -> Response:
     # The five indexed reads and the decision take well under a millisecond, so they run
     # on the event loop: a threadpool hop per request made the GIL the bottleneck and
     # doubled the p99 latency under load (bench/upsell.py).
+    customer_id = path_id(request, "customer_id")
     registry: Registry = request.app.state.registry
     answer = registry.get().upsell.answer(registry.engine, customer_id)
     return Response(orjson.dumps(answer), media_type="application/json")
+
+
+UPSELL_ROUTE = PlainRoute(
+    path="/v1/customers/{customer_id}/upsell",
+    handler=upsell,
+    operation_id="upsell",
+    tag="upsell",
+    answer="UpsellAnswer",
+    parameters=[CUSTOMER_ID],
+    errors=("404", "422", "500", "503"),
+)

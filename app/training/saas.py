@@ -86,7 +86,10 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
             table="ticket",
             where="kind = 'complaint'",
         )
-        loyal, loyal_min_sales = _loyal(conn, customer_db, loyal_as_of)
+        if len(subs[0]):
+            loyal, loyal_min_sales = _loyal(conn, customer_db, loyal_as_of)
+        else:  # a shop without subscriptions: no need to add up a year of sales
+            loyal, loyal_min_sales = np.zeros(len(customer_db), dtype=bool), float("inf")
 
     def c(ids: np.ndarray) -> np.ndarray:
         return index_of(customer_db, ids.astype(np.int64))[0]

@@ -170,6 +170,13 @@ def test_an_unknown_customer_is_404_in_the_error_shape(served: TestClient) -> No
     assert error["code"] == "not_found" and error["details"][0]["field"] == "customer_id"
 
 
+def test_a_malformed_id_is_422_naming_the_field(served: TestClient) -> None:
+    for bad in ("tab%09id", "x" * 256):
+        response = served.get(f"/v1/customers/{bad}/upsell")
+        assert response.status_code == 422
+        assert response.json()["error"]["details"][0]["field"] == "path.customer_id"
+
+
 def test_a_complaint_filed_after_training_counts_at_once(served: TestClient) -> None:
     assert upsell(served, "fresh-complaint")["decision"] == "upgrade"
     ticket = {
