@@ -5,14 +5,16 @@ The decision is `models.upsell.decide` on the customer's live state (read per re
 (`app.api.answers.UpsellAnswer`) and words its reasons.
 """
 
+import logging
 import time
 from string import Formatter
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
-from app.errors import ErrorDetail, NotFound
+from app.errors import ErrorDetail, NotFound, Unavailable
 from app.serving.reasons import Reason, iso
 from app.serving.subscriber import Cursor, LiveState, Reads, customer_row, read_state
 from app.serving.upsell_reasons import UpsellReasons, simple
@@ -20,6 +22,7 @@ from app.training.saas import Plans
 from models.ladder import target_plans
 from models.upsell import Decision, Policy, Subscriber, UpsellModel, decide, yearly_saving
 
+log = logging.getLogger("nextbest")
 Answer = dict[str, Any]
 NOT_NOW = {
     "no_plan": "No live subscription: nothing to upgrade",
@@ -51,12 +54,17 @@ class UpsellAnswers:
         reads = self.reads.get(engine.dialect.name)
         if reads is None:
             reads = self.reads[engine.dialect.name] = Reads(engine)
-        with engine.connect() as conn:
-            cursor = conn.connection.cursor()
-            try:
-                live = self._read(cursor, reads, customer_id, now)
-            finally:
-                cursor.close()
+        try:
+            with engine.connect() as conn:
+                cursor = conn.connection.cursor()
+                try:
+                    live = self._read(cursor, reads, customer_id, now)
+                finally:
+                    cursor.close()
+        except (DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
+            # The driver's own errors arrive unwrapped from its cursor.
+            log.warning("upsell: the database could not be read: %s", exc)
+            raise Unavailable("the database could not be read; retry shortly") from exc
         if not isinstance(live, LiveState):
             why = live or "no_plan"
             answer = self._answer(customer_id, Decision("not_now", why_not=why), None)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from app.api.answers import UpsellAnswer
 from app.cli import IMPORT_ORDER
@@ -226,3 +227,18 @@ def test_without_upgrade_history_the_rules_decide_and_say_so(tmp_path: Path) -> 
         assert answer["decision"] == "upgrade" and answer["timing"]["when"] == "now"
         assert "propensity" not in kinds(answer)  # no upgrade rates to quote
         assert upsell(client, "steady-monthly")["decision"] == "billing"
+
+
+def test_a_database_that_cannot_be_read_is_503_not_500(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'saas.db'}"
+    upgrade(url)
+    load(url, tmp_path, 300)
+    with client_for(url, tmp_path) as client:
+        assert upsell(client, "complainer")["why_not"] == "open_complaint"
+        engine = make_engine(url)
+        with engine.begin() as conn:  # the ticket table goes away under the running server
+            conn.execute(text("ALTER TABLE ticket RENAME TO ticket_gone"))
+        engine.dispose()
+        response = client.get("/v1/customers/complainer/upsell")
+        assert response.status_code == 503 and response.headers["retry-after"] == "5"
+        assert response.json()["error"]["code"] == "unavailable"
