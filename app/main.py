@@ -19,6 +19,7 @@ from app.errors import ErrorResponse
 from app.serving.registry import Refresher, Registry
 from app.settings import Settings, get_settings
 from models.premium import Band
+from models.upsell import Policy
 
 PLAIN_ROUTES = (recommend.CROSS_SELL_ROUTE, upsell.UPSELL_ROUTE)
 
@@ -48,9 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     band = Band(settings.premium_min_ratio, settings.premium_max_ratio)
-    app.state.registry = Registry(
-        settings.model_dir, app.state.engine, band, settings.upsell_policy()
+    policy = Policy(
+        min_probability=settings.upsell_min_probability,
+        max_price_multiple=settings.upsell_max_price_multiple,
+        renewal_window_days=settings.upsell_renewal_window_days,
+        trial_grace_days=settings.upsell_trial_grace_days,
     )
+    app.state.registry = Registry(settings.model_dir, app.state.engine, band, policy)
     errors.install(app)
     for plain in PLAIN_ROUTES:  # the hottest routes first
         app.router.routes.insert(0, plain.route())

@@ -11,8 +11,6 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from models.upsell import Policy
-
 
 class Settings(BaseSettings):
     """Service configuration; see the README for what each variable does."""
@@ -66,15 +64,6 @@ class Settings(BaseSettings):
         if self.premium_max_ratio < self.premium_min_ratio:
             raise ValueError("NEXTBEST_PREMIUM_MAX_RATIO is below NEXTBEST_PREMIUM_MIN_RATIO")
         return self
-
-    def upsell_policy(self) -> Policy:
-        """The upsell rules with this deployment's thresholds."""
-        return Policy(
-            min_probability=self.upsell_min_probability,
-            max_price_multiple=self.upsell_max_price_multiple,
-            renewal_window_days=self.upsell_renewal_window_days,
-            trial_grace_days=self.upsell_trial_grace_days,
-        )
 
 
 @lru_cache

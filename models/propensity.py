@@ -11,9 +11,7 @@ into raw units, so scoring one subscriber is one dot product.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import expit, log_expit
-from scipy.stats import rankdata
 
 L2 = 1e-3  # penalty per standardised coefficient, per row: keeps separable data finite
 
@@ -38,6 +36,7 @@ class Propensity:
 
 def fit_propensity(features: np.ndarray, upgraded: np.ndarray, names: list[str]) -> Propensity:
     """Fit P(upgraded | features); constant columns get a coefficient of 0."""
+    from scipy.optimize import minimize  # half a second to import; serving never fits
     mean = features.mean(axis=0)
     sd = features.std(axis=0)
     scale = np.where(sd > 0, sd, 1.0)
@@ -58,6 +57,7 @@ def fit_propensity(features: np.ndarray, upgraded: np.ndarray, names: list[str])
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
     """P(a random positive scores above a random negative), ties counting half."""
+    from scipy.stats import rankdata  # slow to import, and only evaluation ranks
     pos = positive.astype(bool)
     n_pos, n_neg = int(pos.sum()), int((~pos).sum())
     if not n_pos or not n_neg:

@@ -7,6 +7,7 @@ SQLAlchemy's Row objects made the read 10x slower. Timestamps become epoch secon
 SQL; NULL becomes -1 (or "never").
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,8 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
     """Every SaaS table as arrays; loyalty from the year of sales before `loyal_as_of`."""
     with engine.connect() as conn:
         plans, ladder = _ladder(conn)
+        if not len(plans.db_ids):  # a shop without a plan ladder: nothing else to read
+            return _without_plans(plans, ladder)
         plan_db = plans.db_ids
         customers = conn.execute(text("SELECT id, customer_id FROM customer ORDER BY id")).all()
         customer_db = np.array([r[0] for r in customers], dtype=np.int64)
@@ -117,6 +120,15 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
     times = (history.sub_started, history.change_at, history.usage_at)
     latest = max((int(t.max()) for t in times if len(t)), default=0)
     return SaasData(ladder, history, [r[1] for r in customers], plans, loyal_min_sales, latest)
+
+
+def _without_plans(plans: Plans, ladder: Ladder) -> SaasData:
+    """The SaaS data of a database without plans (so without subscriptions): empty."""
+    none = np.zeros(0, dtype=np.int64)
+    fields = {f.name: none for f in dataclasses.fields(SaasHistory)}
+    fields.update(sub_annual=none.astype(bool), usage_value=none.astype(np.float64))
+    fields.update(loyal=none.astype(bool))
+    return SaasData(ladder, SaasHistory(**fields), [], plans, float("inf"), 0)
 
 
 def _ladder(conn: Connection) -> tuple[Plans, Ladder]:
