@@ -37,6 +37,7 @@ class Propensity:
 def fit_propensity(features: np.ndarray, upgraded: np.ndarray, names: list[str]) -> Propensity:
     """Fit P(upgraded | features); constant columns get a coefficient of 0."""
     from scipy.optimize import minimize  # half a second to import; serving never fits
+
     mean = features.mean(axis=0)
     sd = features.std(axis=0)
     scale = np.where(sd > 0, sd, 1.0)
@@ -58,6 +59,7 @@ def fit_propensity(features: np.ndarray, upgraded: np.ndarray, names: list[str])
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
     """P(a random positive scores above a random negative), ties counting half."""
     from scipy.stats import rankdata  # slow to import, and only evaluation ranks
+
     pos = positive.astype(bool)
     n_pos, n_neg = int(pos.sum()), int((~pos).sum())
     if not n_pos or not n_neg:
