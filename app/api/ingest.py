@@ -12,7 +12,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from app.api.deps import EngineDep, SettingsDep
-from app.errors import ERROR_RESPONSES, ErrorResponse, InvalidInput, PayloadTooLarge
+from app.errors import (
+    ERROR_RESPONSES,
+    ErrorDetail,
+    ErrorResponse,
+    InvalidInput,
+    PayloadTooLarge,
+)
 from app.ingest.importer import import_records
 from app.ingest.report import ImportReport
 from app.ingest.targets import TARGETS, Target
@@ -85,6 +91,21 @@ async def _read_array(request: Request, max_bytes: int, max_rows: int) -> list[A
     return records
 
 
+def _refuse(report: ImportReport) -> None:
+    """422 naming every rejected row (they are kept in the import log all the same)."""
+    details = [
+        ErrorDetail(
+            field=f"[{r.position}].{r.field}" if r.field else f"[{r.position}]", message=r.reason
+        )
+        for r in report.rejects[:100]
+    ]
+    first = report.rejects[0]
+    raise InvalidInput(
+        f"none of the {report.submitted} rows was accepted; row {first.position}: {first.reason}",
+        details,
+    )
+
+
 def _route(target: Target) -> None:
     table = target.name
 
@@ -102,6 +123,8 @@ def _route(target: Target) -> None:
         )
         if table == "purchases" and report.inserted:
             await run_in_threadpool(request.app.state.registry.refresh)
+        if table == "events" and report.rejected and not report.accepted:
+            _refuse(report)  # events come from code: a batch with no valid event is a bug
         return ImportResult.of(report)
 
     ingest.__doc__ = (

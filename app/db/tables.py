@@ -39,6 +39,18 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 PURCHASE_KINDS = ("sale", "return")
 BILLING_PERIODS = ("monthly", "annual")
 SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "cancelled")
+OFFER_KINDS = (
+    "upgrade",
+    "billing",
+    "retention",
+    "cross_sell",
+    "bundle",
+    "replenishment",
+    "premium",
+    "expansion",
+)
+EVENTS = ("impression", "click", "accept", "dismiss")
+CHANNELS = ("email", "in_app", "call", "visit", "web")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -177,6 +189,28 @@ ticket = Table(
     Column("opened_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime, nullable=True),
     Index(None, "customer_id", "closed_at"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# What happened to the offers: shown, clicked, accepted, dismissed. The guardrails read
+# a customer's recent events on every offers request, the KPIs read ranges of time.
+offer_event = Table(
+    "offer_event",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("event_id", external_id(), nullable=False, unique=True),  # the idempotency key
+    _customer_fk(),
+    Column("offer_id", external_id(512), nullable=False),
+    Column("offer_kind", String(16), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False, server_default=func.now()),
+    Index(None, "customer_id", "occurred_at"),
+    Index(None, "occurred_at"),
+    CheckConstraint(_in("offer_kind", OFFER_KINDS), name="offer_kind"),
+    CheckConstraint(_in("event", EVENTS), name="event"),
+    CheckConstraint(_in("channel", CHANNELS), name="channel"),
     **MYSQL_TABLE_OPTIONS,
 )
 

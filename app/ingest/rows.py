@@ -21,10 +21,23 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 # Clock skew and time zones aside, history cannot be in the future.
 FUTURE_TOLERANCE = timedelta(days=1)
+# Offer events are reported as they happen: only clock skew is tolerated.
+EVENT_TOLERANCE = timedelta(minutes=5)
+OFFER_KINDS = (
+    "upgrade",
+    "billing",
+    "retention",
+    "cross_sell",
+    "bundle",
+    "replenishment",
+    "premium",
+    "expansion",
+)
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -53,6 +66,27 @@ def _past_utc(value: datetime) -> datetime:
     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if value > _Clock.latest_allowed():
         raise ValueError(f"{value.isoformat()} is in the future")
+    return value
+
+
+def _recent_utc(value: datetime) -> datetime:
+    """UTC, and not more than a few minutes ahead of this server's clock."""
+    value = _to_utc(value)
+    if value > datetime.now(UTC) + EVENT_TOLERANCE:
+        raise ValueError(
+            f"{value.isoformat()} is in the future (an event is sent once it happened)"
+        )
+    return value
+
+
+def _offer_id(value: str) -> str:
+    """An offer id as the offers route gives it: "<kind>:<target>"."""
+    kind, _, target = value.partition(":")
+    if kind not in OFFER_KINDS or not target:
+        raise ValueError(
+            f"unknown offer id {value!r}: offer ids are '<kind>:<target>' as "
+            f"GET /v1/customers/{{id}}/offers gives them, kind one of {', '.join(OFFER_KINDS)}"
+        )
     return value
 
 
@@ -96,6 +130,14 @@ PastTimestamp = Annotated[datetime, AfterValidator(_past_utc)]
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
 Limits = Annotated[dict[str, Annotated[float, Field(ge=0)]], BeforeValidator(_json_text)]
 Features = Annotated[list[str], BeforeValidator(_json_text)]
+RecentTimestamp = Annotated[datetime, AfterValidator(_recent_utc)]
+OfferId = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+    AfterValidator(_offer_id),
+]
 Metric = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9_.-]{1,64}$")
 ]
@@ -204,3 +246,23 @@ class TicketRow(Row):
     closed_at: PastTimestamp | None = None
 
     _closed_after_open = field_validator("closed_at")(_after("opened_at"))
+
+
+class EventRow(Row):
+    """What a customer did with an offer; `event_id` makes re-sending a batch harmless."""
+
+    event_id: ExternalId = Field(description="Idempotency key: an event sent twice counts once.")
+    customer_id: ExternalId
+    offer_id: OfferId = Field(description="As the offers route gave it, e.g. 'upgrade:pro'.")
+    event: Literal["impression", "click", "accept", "dismiss"]
+    channel: Literal["email", "in_app", "call", "visit", "web"]
+    occurred_at: RecentTimestamp
+    offer_kind: str = Field(default="", description="Derived from offer_id; not to be sent.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_of_offer(cls, data: Any) -> Any:
+        """The offer's kind, for the KPIs to group by: the part of the id before ':'."""
+        if isinstance(data, dict) and isinstance(data.get("offer_id"), str):
+            data = {**data, "offer_kind": data["offer_id"].strip().partition(":")[0]}
+        return data

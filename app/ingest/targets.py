@@ -86,6 +86,7 @@ TARGETS: dict[str, Target] = {
             (CUSTOMER,),
         ),
         Target("tickets", tables.ticket, rows.TicketRow, ("ticket_id",), (CUSTOMER,)),
+        Target("events", tables.offer_event, rows.EventRow, ("event_id",), (CUSTOMER,)),
     )
 }
 
@@ -99,6 +100,7 @@ ALIASES = {
     "plan_change": "plan-changes",
     "plan_changes": "plan-changes",
     "ticket": "tickets",
+    "offer_event": "events",
 }
 
 
