@@ -59,6 +59,34 @@ class Settings(BaseSettings):
         default=7, ge=0, description="No suggestion during a trial's first days."
     )
 
+    holdout_share: float = Field(
+        default=0.1,
+        ge=0.0,
+        lt=1.0,
+        description="Share of customers (by id hash) who get no offers, to measure uplift.",
+    )
+    holdout_salt: str = Field(
+        default="",
+        max_length=64,
+        description="Changing it draws a new holdout group (a new experiment).",
+    )
+    offer_cap: int = Field(
+        default=3, ge=0, description="Most offers shown to a customer per offer_window_days."
+    )
+    offer_window_days: float = Field(default=7.0, gt=0)
+    offer_cooldown_days: float = Field(
+        default=30.0, ge=0, description="A dismissed offer is not shown again for this long."
+    )
+    attribution_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="A purchase or plan change this soon after an offer's impression or "
+        "acceptance is attributed to it.",
+    )
+    bundle_discount: float = Field(
+        default=0.1, ge=0.0, lt=1.0, description="Suggested discount on a bundle's total price."
+    )
+
     @model_validator(mode="after")
     def _band_is_a_range(self) -> Self:
         if self.premium_max_ratio < self.premium_min_ratio:
