@@ -12,16 +12,18 @@ from starlette.concurrency import run_in_threadpool
 
 import app as package
 from app import errors
-from app.api import health, ingest, recommend, upsell
+from app.api import health, ingest, offers, recommend, upsell
 from app.api.answers import CrossSellAnswer, UpsellAnswer
 from app.db.engine import make_engine
 from app.errors import ErrorResponse
+from app.serving.offers import OfferPolicy
 from app.serving.registry import Refresher, Registry
 from app.settings import Settings, get_settings
+from models.guardrails import Guardrails
 from models.premium import Band
 from models.upsell import Policy
 
-PLAIN_ROUTES = (recommend.CROSS_SELL_ROUTE, upsell.UPSELL_ROUTE)
+PLAIN_ROUTES = (recommend.CROSS_SELL_ROUTE, upsell.UPSELL_ROUTE, offers.OFFERS_ROUTE)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,7 +57,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         renewal_window_days=settings.upsell_renewal_window_days,
         trial_grace_days=settings.upsell_trial_grace_days,
     )
-    app.state.registry = Registry(settings.model_dir, app.state.engine, band, policy)
+    offer_policy = OfferPolicy(
+        guardrails=Guardrails(
+            cap=settings.offer_cap,
+            window_days=settings.offer_window_days,
+            cooldown_days=settings.offer_cooldown_days,
+        ),
+        holdout_share=settings.holdout_share,
+        holdout_salt=settings.holdout_salt,
+        bundle_discount=settings.bundle_discount,
+    )
+    app.state.registry = Registry(settings.model_dir, app.state.engine, band, policy, offer_policy)
     errors.install(app)
     for plain in PLAIN_ROUTES:  # the hottest routes first
         app.router.routes.insert(0, plain.route())

@@ -237,3 +237,116 @@ class UpsellAnswer(BaseModel):
     at_risk: list[Literal["past_due", "usage_drop"]]
     usage: list[UsageLine]
     reasons: list[UpsellReason]
+
+
+OfferKind = Literal[
+    "upgrade",
+    "billing",
+    "retention",
+    "cross_sell",
+    "bundle",
+    "replenishment",
+    "premium",
+    "expansion",
+]
+Channel = Literal["email", "in_app", "call", "visit", "web"]
+
+
+class OfferReason(BaseModel):
+    """Why this offer: the engine's own reason (its kinds are those of the engine)."""
+
+    kind: str
+    text: str
+    evidence: dict[str, Any]
+
+
+class OfferItem(BaseModel):
+    """An item an offer is about."""
+
+    item_id: str
+    name: str | None
+    category: str | None
+    price: float | None
+
+
+class OfferTiming(BaseModel):
+    """When to make the offer."""
+
+    when: Literal["now", "at_renewal", "at_trial_end", "due"]
+    at: str | None = Field(description="ISO 8601 UTC; null for now")
+
+
+class ChannelEvidence(BaseModel):
+    """The customer's past offers on the chosen channel."""
+
+    impressions: int
+    responses: int = Field(description="Clicks and acceptances")
+    learned: bool = Field(description="false: the kind's default channel, nothing learned yet")
+
+
+class Offer(BaseModel):
+    """One next best offer."""
+
+    offer_id: str = Field(
+        description="Stable for this customer and target; send it back with events.",
+        examples=["upgrade:pro", "cross_sell:I00042", "bundle:I00042+I00077"],
+    )
+    kind: OfferKind
+    items: list[OfferItem] = Field(description="The item(s) offered; empty for plan offers.")
+    plan: PlanOffer | None = Field(description="The plan offered, for plan offers.")
+    probability: float = Field(description="Estimated chance the customer takes it (README).")
+    value: float = Field(description="What it is worth if taken, in money (README).")
+    expected_value: float = Field(description="probability x value; offers are ranked by it")
+    currency: str | None
+    discount: float | None = Field(description="Bundles: the suggested discount (share).")
+    timing: OfferTiming
+    channel: Channel
+    channel_evidence: ChannelEvidence
+    reasons: list[OfferReason]
+    source: str = Field(description="Which part of which engine produced it.")
+    model_version: str
+
+
+class HeldBack(BaseModel):
+    """An offer the guardrails (or the upsell decision) held back, with the rule."""
+
+    offer_id: str | None
+    kind: str
+    rule: str = Field(
+        description="holdout, opt_out, open_complaint, cooldown, one_upsell, frequency_cap, "
+        "limit, or upsell:<why_not> for the upsell route's not now."
+    )
+    expected_value: float
+    text: str | None = None
+
+
+class GuardrailState(BaseModel):
+    """The frequency cap as it stands for this customer."""
+
+    cap: int
+    window_days: float
+    shown_in_window: int = Field(description="Impressions reported in the window so far")
+
+
+class OffersAnswer(BaseModel):
+    """Next best offers of every kind for one customer, best expected value first."""
+
+    customer_id: str
+    model_version: str
+    holdout: bool = Field(description="In the holdout group: no offers, by design.")
+    offers: list[Offer]
+    guardrails: GuardrailState
+    held_back: list[HeldBack] | None = Field(
+        default=None, description="With explain=true: what was held back and why."
+    )
+
+
+class OffersQuery(BaseModel):
+    """Parameters of an offers request (lists repeat the name)."""
+
+    limit: int = Field(default=5, ge=1, le=20, description="How many offers at most")
+    kinds: list[OfferKind] = Field(default=[], max_length=8, description="Only these kinds")
+    channel: Channel | None = Field(
+        default=None, description="The channel the offers will go out on (default: the best)"
+    )
+    explain: bool = Field(default=False, description="Also list what was held back, and why")

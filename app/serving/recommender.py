@@ -14,6 +14,7 @@ import numpy as np
 from app.errors import ErrorDetail, InvalidInput, NotFound
 from app.serving.filters import CatalogFacts, Filters
 from app.serving.live import LivePurchases
+from app.serving.offers import OfferPolicy, Offers
 from app.serving.premium import PremiumOffers
 from app.serving.reasons import DAY, Reasons, iso
 from app.serving.upsell import UpsellAnswers
@@ -49,10 +50,12 @@ class Recommender:
         live: LivePurchases,
         band: Band | None = None,
         policy: Policy | None = None,
+        offer_policy: OfferPolicy | None = None,
     ) -> None:
         self.model, self.manifest, self.live = model, manifest, live
         self.version = str(manifest["version"])
         self.upsell = UpsellAnswers(model.upsell, model.plans, policy or Policy(), self.version)
+        self.offers = Offers(self, offer_policy or OfferPolicy())
         engine, vocab = model.engine, model.vocab
         self.engine, self.vocab = engine, vocab
         self.customer_index = {c: i for i, c in enumerate(vocab.customer_ids)}

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from app.errors import Unavailable
 from app.serving.live import LivePurchases
+from app.serving.offers import OfferPolicy
 from app.serving.recommender import Recommender
 from app.training.train import artifacts, load
 from models.artifact import ArtifactError
@@ -32,10 +33,12 @@ class Registry:
         engine: Engine,
         band: Band | None = None,
         policy: Policy | None = None,
+        offer_policy: OfferPolicy | None = None,
     ) -> None:
         self.model_dir, self.engine = model_dir, engine
         self.band = band or Band()  # premium alternatives' price band, from the settings
         self.policy = policy or Policy()  # the upsell rules' thresholds, from the settings
+        self.offer_policy = offer_policy or OfferPolicy()  # guardrails, holdout, bundles
         self.current: Recommender | None = None
         self.failed: set[str] = set()
         self.lock = threading.Lock()
@@ -74,7 +77,9 @@ class Registry:
                 self.failed.add(path.name)
                 continue
             live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
-            self.current = Recommender(model, manifest, live, self.band, self.policy)
+            self.current = Recommender(
+                model, manifest, live, self.band, self.policy, self.offer_policy
+            )
             gc.collect()
             gc.freeze()  # the model's objects never die: keep them out of GC passes
             log.info("serving model %s", manifest["version"])

@@ -8,19 +8,25 @@ features then come from the same `models.upgrades.state` that training used, so 
 two cannot drift apart.
 """
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
+from app.errors import ErrorDetail, NotFound, Unavailable
 from app.training.lines import epoch
 from app.training.saas import Plans
 from models.ladder import Ladder
 from models.upgrades import DAY, NEVER, TREND_DAYS, SaasHistory, state
 from models.upsell import Subscriber
 
+log = logging.getLogger("nextbest")
 USAGE_DAYS = TREND_DAYS + 120  # readings this old still give "usage 90 days ago"
 YEAR = 365 * DAY
 
@@ -86,6 +92,43 @@ class Reads:
         return naive.strftime("%Y-%m-%d %H:%M:%S") if self.sqlite else naive
 
 
+_READS: dict[str, Reads] = {}
+
+
+def reads_for(engine: Engine) -> Reads:
+    """The reads of the engine's dialect, written once per process."""
+    reads = _READS.get(engine.dialect.name)
+    if reads is None:
+        reads = _READS[engine.dialect.name] = Reads(engine)
+    return reads
+
+
+@contextmanager
+def driver_cursor(engine: Engine) -> Iterator[Cursor]:
+    """A DB-API cursor on a pooled connection; a database that fails is a 503, not a 500.
+
+    The driver's own errors arrive unwrapped from its cursor, so both kinds are caught.
+    """
+    try:
+        with engine.connect() as conn:
+            cursor = conn.connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+    except (DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
+        log.warning("live reads: the database could not be read: %s", exc)
+        raise Unavailable("the database could not be read; retry shortly") from exc
+
+
+def unknown_customer(customer_id: str) -> NotFound:
+    """The 404 for a customer id the database does not hold."""
+    return NotFound(
+        f"customer {customer_id!r} does not exist",
+        [ErrorDetail(field="customer_id", message=f"unknown customer {customer_id!r}")],
+    )
+
+
 def customer_row(cursor: Cursor, reads: Reads, customer_id: str) -> int | None:
     """The customer's primary key, or None for an id the database does not know."""
     cursor.execute(reads.customer, (customer_id,))
@@ -121,8 +164,7 @@ def read_state(
     if index >= len(plans.db_ids) or plans.db_ids[index] != plan_db:
         return "unknown_plan"
     metric, value, at = _usage(cursor, reads, customer, ladder, now)
-    complaints = _rows(cursor, reads.complaints, customer, reads.moment(now))
-    opened = [int(r[0]) for r in complaints if r[0] <= now]
+    opened = open_complaints(cursor, reads, customer, now)
     sales = _rows(cursor, reads.sales, customer, reads.moment(now - YEAR))[0][0]
     sales = float(sales or 0.0)
     started, annual = int(started), billing == "annual"
@@ -161,6 +203,12 @@ def read_state(
     )
     first_complaint = min(opened) if opened else None
     return LiveState(str(sub_id), str(billing), subscriber, first_complaint, sales)
+
+
+def open_complaints(cursor: Cursor, reads: Reads, customer: int, now: int) -> list[int]:
+    """Opening times of the customer's complaints that are open now."""
+    complaints = _rows(cursor, reads.complaints, customer, reads.moment(now))
+    return [int(r[0]) for r in complaints if r[0] <= now]
 
 
 def _usage(

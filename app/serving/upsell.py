@@ -5,24 +5,29 @@ The decision is `models.upsell.decide` on the customer's live state (read per re
 (`app.api.answers.UpsellAnswer`) and words its reasons.
 """
 
-import logging
 import time
 from string import Formatter
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
-from app.errors import ErrorDetail, NotFound, Unavailable
 from app.serving.reasons import Reason, iso
-from app.serving.subscriber import Cursor, LiveState, Reads, customer_row, read_state
+from app.serving.subscriber import (
+    Cursor,
+    LiveState,
+    Reads,
+    customer_row,
+    driver_cursor,
+    read_state,
+    reads_for,
+    unknown_customer,
+)
 from app.serving.upsell_reasons import UpsellReasons, simple
 from app.training.saas import Plans
 from models.ladder import target_plans
 from models.upsell import Decision, Policy, Subscriber, UpsellModel, decide, yearly_saving
 
-log = logging.getLogger("nextbest")
 Answer = dict[str, Any]
 NOT_NOW = {
     "no_plan": "No live subscription: nothing to upgrade",
@@ -46,25 +51,27 @@ class UpsellAnswers:
         self.model, self.plans, self.policy, self.version = model, plans, policy, version
         self.reasons = UpsellReasons(model, plans)
         self.source = "model" if model.learned else "rules"
-        self.reads: dict[str, Reads] = {}  # the driver SQL of each database dialect
 
     def answer(self, engine: Engine, customer_id: str, now: int | None = None) -> Answer:
         """The upsell answer for `customer_id`; 404 for a customer the database lacks."""
         now = int(time.time()) if now is None else now
-        reads = self.reads.get(engine.dialect.name)
-        if reads is None:
-            reads = self.reads[engine.dialect.name] = Reads(engine)
-        try:
-            with engine.connect() as conn:
-                cursor = conn.connection.cursor()
-                try:
-                    live = self._read(cursor, reads, customer_id, now)
-                finally:
-                    cursor.close()
-        except (DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
-            # The driver's own errors arrive unwrapped from its cursor.
-            log.warning("upsell: the database could not be read: %s", exc)
-            raise Unavailable("the database could not be read; retry shortly") from exc
+        reads = reads_for(engine)
+        with driver_cursor(engine) as cursor:
+            customer = customer_row(cursor, reads, customer_id)
+            if customer is None:
+                raise unknown_customer(customer_id)
+            live = self.read(cursor, reads, customer, now)
+        return self.respond(customer_id, live, now)
+
+    def read(self, cursor: Cursor, reads: Reads, customer: int, now: int) -> LiveState | str | None:
+        """The live state of the customer with primary key `customer` (see `read_state`)."""
+        model = self.model
+        return read_state(
+            cursor, reads, customer, self.plans, model.ladder, model.loyal_min_sales, now
+        )
+
+    def respond(self, customer_id: str, live: LiveState | str | None, now: int) -> Answer:
+        """The answer for a live state: the decision, its facts and its reasons."""
         if not isinstance(live, LiveState):
             why = live or "no_plan"
             answer = self._answer(customer_id, Decision("not_now", why_not=why), None)
@@ -74,21 +81,6 @@ class UpsellAnswers:
         answer = self._answer(customer_id, decision, live)
         answer["reasons"] = self._reasons(decision, live, now)
         return answer
-
-    def _read(
-        self, cursor: Cursor, reads: Reads, customer_id: str, now: int
-    ) -> LiveState | str | None:
-        """The customer's live state (404 for an unknown customer)."""
-        customer = customer_row(cursor, reads, customer_id)
-        if customer is None:
-            raise NotFound(
-                f"customer {customer_id!r} does not exist",
-                [ErrorDetail(field="customer_id", message=f"unknown customer {customer_id!r}")],
-            )
-        model = self.model
-        return read_state(
-            cursor, reads, customer, self.plans, model.ladder, model.loyal_min_sales, now
-        )
 
     def _answer(self, customer_id: str, decision: Decision, live: LiveState | None) -> Answer:
         facts = decision.facts
@@ -109,7 +101,7 @@ class UpsellAnswers:
             "current": self._current(live) if live else None,
             "target": None
             if target is None
-            else self._plan(target, decision.annual or bool(sub and sub.annual)),
+            else self.plan_answer(target, decision.annual or bool(sub and sub.annual)),
             "timing": None
             if decision.when is None
             else {"when": decision.when, "at": None if decision.at is None else iso(decision.at)},
@@ -122,7 +114,7 @@ class UpsellAnswers:
             "usage": self._usage(sub) if sub else [],
         }
 
-    def _plan(self, plan: int, annual: bool) -> Answer:
+    def plan_answer(self, plan: int, annual: bool) -> Answer:
         ladder, plans = self.model.ladder, self.plans
         annual_price = float(self.model.annual[plan])
         return {
@@ -136,7 +128,7 @@ class UpsellAnswers:
 
     def _current(self, live: LiveState) -> Answer:
         sub = live.subscriber
-        plan = self._plan(sub.plan, sub.annual)
+        plan = self.plan_answer(sub.plan, sub.annual)
         plan.update(
             subscription_id=live.subscription_id,
             status=sub.status,

@@ -1,0 +1,258 @@
+"""Next best offers for one customer: every kind, ranked by expected value, screened by
+the guardrails, each with its channel, timing and reasons.
+
+Why everything is read per request (flags, events, the SaaS state, the account's
+departments): the guardrails must see an opt-out, a dismissal or an impression of a
+minute ago. The engines' answers are the same ones their own routes give
+(`Recommender.cross_sell`, `UpsellAnswers.respond`), so an offer never says something
+the cross-sell or upsell route would not.
+"""
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app.serving import offer_candidates as candidates
+from app.serving.filters import Filters
+from app.serving.offer_candidates import Offer
+from app.serving.offer_reads import OfferReads, Peers, read_customer, read_events, read_peers
+from app.serving.subscriber import (
+    LiveState,
+    driver_cursor,
+    open_complaints,
+    reads_for,
+    unknown_customer,
+)
+from models.guardrails import Event, Guardrails, Screened, Standing, screen
+from models.holdout import in_holdout
+from models.offers import best_channel
+
+if TYPE_CHECKING:
+    from app.serving.recommender import Recommender
+
+Answer = dict[str, Any]
+POOL = 10  # cross-sell items considered per answer: enough for the guardrails to skip some
+
+
+@dataclass(frozen=True)
+class OfferPolicy:
+    """The deployment's offer settings (NEXTBEST_OFFER_*, _HOLDOUT_*, _BUNDLE_DISCOUNT)."""
+
+    guardrails: Guardrails = field(default_factory=Guardrails)
+    holdout_share: float = 0.1
+    holdout_salt: str = ""
+    bundle_discount: float = 0.1
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the caller asked for."""
+
+    customer_id: str
+    limit: int = 5
+    kinds: tuple[str, ...] = ()  # empty: every kind
+    channel: str | None = None  # given: every offer goes out on it
+    explain: bool = False
+
+
+@dataclass
+class Situation:
+    """What was read of the customer for this answer."""
+
+    customer_pk: int
+    opted_out: bool
+    account_id: str | None
+    events: list[tuple[Event, str]]
+    live: LiveState | str | None
+    complaint: bool
+    peers: Peers
+
+
+class Offers:
+    """The offers route's answers from one loaded model."""
+
+    def __init__(self, recommender: "Recommender", policy: OfferPolicy) -> None:
+        self.recommender, self.policy = recommender, policy
+        self.reads: dict[str, OfferReads] = {}
+
+    def answer(self, engine: Any, request: Request, now: int | None = None) -> Answer:
+        """The ranked, screened offers for one customer; 404 for an unknown one."""
+        now = int(time.time()) if now is None else now
+        situation = self._read(engine, request.customer_id, now)
+        found, not_now = self._candidates(request, situation, now)
+        found.sort(key=lambda o: -o.expected_value)
+        standing = Standing(
+            holdout=in_holdout(
+                request.customer_id, self.policy.holdout_share, self.policy.holdout_salt
+            ),
+            opted_out=situation.opted_out,
+            open_complaint=situation.complaint,
+            events=tuple(e for e, _ in situation.events),
+        )
+        screened = screen(
+            [o.kind for o in found],
+            [o.offer_id for o in found],
+            standing,
+            now,
+            self.policy.guardrails,
+            request.limit,
+        )
+        answer = self._answer(request, situation, found, screened, standing)
+        if request.explain and not_now is not None:
+            answer["held_back"].append(_not_now(not_now))
+        return answer
+
+    def _read(self, engine: Any, customer_id: str, now: int) -> Situation:
+        reads = self.reads.get(engine.dialect.name)
+        if reads is None:
+            reads = self.reads[engine.dialect.name] = OfferReads(engine)
+        moments = reads_for(engine)
+        upsell = self.recommender.upsell
+        with driver_cursor(engine) as cursor:
+            customer = read_customer(cursor, reads, customer_id)
+            if customer is None:
+                raise unknown_customer(customer_id)
+            events = read_events(cursor, reads, moments, customer.pk, now)
+            live = upsell.read(cursor, reads=moments, customer=customer.pk, now=now)
+            if isinstance(live, LiveState):
+                complaint = live.subscriber.open_complaint
+            else:
+                complaint = bool(open_complaints(cursor, moments, customer.pk, now))
+            peers = read_peers(cursor, reads, customer)
+        return Situation(
+            customer.pk, customer.opted_out, customer.account_id, events, live, complaint, peers
+        )
+
+    def _candidates(
+        self, request: Request, situation: Situation, now: int
+    ) -> tuple[list[Offer], Answer | None]:
+        """Every candidate of the kinds asked for, before ranking and guardrails, and the
+        upsell answer when it was "not now" (explain mode says why)."""
+        recommender = self.recommender
+        customer_id = request.customer_id
+        found: list[Offer] = []
+        upsell = recommender.upsell.respond(customer_id, situation.live, now)
+        offer = candidates.from_upsell(upsell)
+        if offer is not None:
+            found.append(offer)
+        filters = Filters(POOL, (), (), (), None, None, True)
+        cross_sell = recommender.cross_sell(customer_id, filters, now)
+        found += candidates.from_cross_sell(recommender, customer_id, cross_sell)
+        owned = recommender.customer(customer_id).owned
+        allowed = recommender.facts.mask(filters)
+        offered = [i["item_id"] for o in found for i in o.items]
+        allowed[[recommender.facts.item_index[i] for i in offered]] = False
+        bundle = candidates.bundle(recommender, owned, allowed, self.policy.bundle_discount)
+        if bundle is not None:
+            found.append(bundle)
+        peers = situation.peers
+        found += candidates.expansion(recommender, peers, owned, allowed, situation.account_id)
+        live = situation.live
+        current = live.subscriber.plan if isinstance(live, LiveState) else None
+        plan = candidates.expansion_plan(recommender, peers, current, situation.account_id)
+        if plan is not None and plan.offer_id.rpartition(":")[2] != _upsell_plan(offer):
+            found.append(plan)
+        upsell_kinds = {"upgrade", "billing", "retention"}
+        asked = not request.kinds or bool(upsell_kinds & set(request.kinds))
+        if request.kinds:
+            found = [o for o in found if o.kind in request.kinds]
+        return found, upsell if upsell["decision"] == "not_now" and asked else None
+
+    def _answer(
+        self,
+        request: Request,
+        situation: Situation,
+        found: list[Offer],
+        screened: Screened,
+        standing: Standing,
+    ) -> Answer:
+        impressions, responses = _channel_history(situation.events)
+        version = self.recommender.version
+        offers = [
+            self._offer(found[i], request.channel, impressions, responses, version)
+            for i in screened.kept
+        ]
+        answer: Answer = {
+            "customer_id": request.customer_id,
+            "model_version": version,
+            "holdout": standing.holdout,
+            "offers": offers,
+            "guardrails": {
+                "cap": self.policy.guardrails.cap,
+                "window_days": self.policy.guardrails.window_days,
+                "shown_in_window": screened.shown_in_window,
+            },
+        }
+        if request.explain:
+            answer["held_back"] = [
+                {
+                    "offer_id": found[i].offer_id,
+                    "kind": found[i].kind,
+                    "rule": rule,
+                    "expected_value": round(found[i].expected_value, 2),
+                }
+                for i, rule in screened.held
+            ]
+        return answer
+
+    def _offer(
+        self,
+        offer: Offer,
+        channel: str | None,
+        impressions: dict[str, int],
+        responses: dict[str, int],
+        version: str,
+    ) -> Answer:
+        choice = best_channel(offer.kind, impressions, responses)
+        chosen = channel or choice.channel
+        return {
+            "offer_id": offer.offer_id,
+            "kind": offer.kind,
+            "items": offer.items,
+            "plan": offer.plan,
+            "probability": round(offer.probability, 4),
+            "value": offer.value,
+            "expected_value": round(offer.expected_value, 2),
+            "currency": offer.currency,
+            "discount": offer.discount,
+            "timing": offer.timing,
+            "channel": chosen,
+            "channel_evidence": {
+                "impressions": impressions.get(chosen, 0),
+                "responses": responses.get(chosen, 0),
+                "learned": channel is None and choice.learned,
+            },
+            "reasons": offer.reasons,
+            "source": offer.source,
+            "model_version": version,
+        }
+
+
+def _upsell_plan(offer: Offer | None) -> str | None:
+    """The plan id the upsell offer is about, if there is one."""
+    return offer.plan["plan_id"] if offer is not None and offer.plan else None
+
+
+def _not_now(upsell: Answer) -> Answer:
+    """The upsell route's "not now", as a held-back line of an explain answer."""
+    reasons = upsell["reasons"]
+    return {
+        "offer_id": None,
+        "kind": "upgrade",
+        "rule": f"upsell:{upsell['why_not']}",
+        "expected_value": 0.0,
+        "text": reasons[0]["text"] if reasons else None,
+    }
+
+
+def _channel_history(events: list[tuple[Event, str]]) -> tuple[dict[str, int], dict[str, int]]:
+    """Impressions, and clicks or acceptances, per channel."""
+    impressions: Counter[str] = Counter()
+    responses: Counter[str] = Counter()
+    for event, channel in events:
+        if event.event == "impression":
+            impressions[channel] += 1
+        elif event.event in ("click", "accept"):
+            responses[channel] += 1
+    return dict(impressions), dict(responses)
