@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 import app as package
 from app import errors
 from app.api import health, ingest, offers, recommend, upsell
-from app.api.answers import CrossSellAnswer, UpsellAnswer
+from app.api.answers import CrossSellAnswer, OffersAnswer, UpsellAnswer
 from app.db.engine import make_engine
 from app.errors import ErrorResponse
 from app.serving.offers import OfferPolicy
@@ -86,9 +86,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(ingest.row_schemas())
-        for name, model_schema in _model_schemas(
-            CrossSellAnswer, UpsellAnswer, ErrorResponse
-        ).items():
+        answers = _model_schemas(CrossSellAnswer, UpsellAnswer, OffersAnswer, ErrorResponse)
+        for name, model_schema in answers.items():
             components.setdefault(name, model_schema)
         for plain in PLAIN_ROUTES:
             schema["paths"][plain.path] = {"get": plain.operation()}
