@@ -18,6 +18,7 @@ import numpy as np
 
 TOP_TIER, OVER_CAP, NO_PLAN = 1, 2, 3  # why `target_plans` found no target
 MAX_PRICE_MULTIPLE = 4.0  # a step up may cost at most this many times the current plan
+PROJECTION_MONTHS = 6.0  # a target plan covers usage projected this far ahead
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,14 @@ a bundle, its discounted total; an upgrade, a year of the monthly price differen
 annual billing and a retention plan, a year of the plan's price (the revenue kept).
 """
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
+from models.guardrails import Event
 from models.sparse import row_entries
 
 CHANNELS = ("email", "in_app", "call", "visit", "web")
@@ -65,6 +68,20 @@ def best_channel(
 
     best = max(CHANNELS, key=lambda c: (rate(c), c == default))
     return ChannelChoice(best, impressions.get(best, 0), responses.get(best, 0), True)
+
+
+def channel_history(
+    events: Sequence[tuple[Event, str]],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Impressions, and clicks or acceptances, per channel, from (event, channel) pairs."""
+    impressions: Counter[str] = Counter()
+    responses: Counter[str] = Counter()
+    for event, channel in events:
+        if event.event == "impression":
+            impressions[channel] += 1
+        elif event.event in ("click", "accept"):
+            responses[channel] += 1
+    return dict(impressions), dict(responses)
 
 
 def regular_rebuy(count: int) -> float:

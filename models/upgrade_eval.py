@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.ladder import Ladder, project, target_plans
+from models.campaigns import upgrade_prospects
+from models.ladder import MAX_PRICE_MULTIPLE, PROJECTION_MONTHS, Ladder, project, target_plans
 from models.propensity import Propensity, fit_propensity, precision_at_k, roc_auc
 from models.upgrades import (
     DAY,
@@ -23,7 +24,6 @@ from models.upgrades import (
 )
 
 STEP_DAYS = 30
-PROJECTION_MONTHS = 6
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,10 @@ def evaluate_upgrades(
     next_up, _ = target_plans(ladder, test.plan, np.zeros_like(test.usage), np.inf)
     ratio = np.nan_to_num(test.usage / ladder.limits[test.plan], nan=0.0).max(axis=1, initial=0)
     rng = np.random.default_rng(0)
+    campaign, campaign_target = campaign_scores(test, ladder, model)
     scorers = {
         "learned propensity": (model.probability(test.features), learned_target),
+        "campaign list (expected value, complaints out)": (campaign, campaign_target),
         "usage-ratio rule": (ratio, rule_target),
         "tenure": (test.tenure_days, next_up),
         "random": (rng.random(len(ratio)), next_up),
@@ -93,6 +95,23 @@ def evaluate_upgrades(
             else float("nan"),
         }
     return results, {"subscribers": len(upgraded), "upgraders": int(upgraded.sum())}
+
+
+def campaign_scores(
+    snap: Snapshot, ladder: Ladder, model: Propensity
+) -> tuple[np.ndarray, np.ndarray]:
+    """(expected value, target) per subscriber as the campaign list ranks them: the
+    affordable targets only, and no one with an open complaint (scored -1, listed last).
+    """
+    prospects = upgrade_prospects(snap, ladder, model, MAX_PRICE_MULTIPLE)
+    position = {c: i for i, c in enumerate(snap.customer.tolist())}
+    rows = np.array([position[c] for c in prospects.customer.tolist()], dtype=np.int64)
+    score = np.full(len(snap.customer), -1.0)
+    target = np.full(len(snap.customer), -1, dtype=np.int64)
+    listed = ~prospects.open_complaint
+    score[rows[listed]] = prospects.expected_value[listed]
+    target[rows] = prospects.target
+    return score, target
 
 
 def can_upgrade(ladder: Ladder, plan: np.ndarray) -> np.ndarray:

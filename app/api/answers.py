@@ -350,3 +350,33 @@ class OffersQuery(BaseModel):
         default=None, description="The channel the offers will go out on (default: the best)"
     )
     explain: bool = Field(default=False, description="Also list what was held back, and why")
+
+
+class CampaignTarget(BaseModel):
+    """One customer of a campaign list."""
+
+    rank: int
+    customer_id: str
+    offer_id: str
+    probability: float
+    value: float
+    expected_value: float
+    channel: Channel
+    reason: str
+
+
+class CampaignAnswer(BaseModel):
+    """The customers most worth contacting about one offer, best expected value first."""
+
+    kind: Literal["upgrade", "cross_sell"]
+    plan_id: str | None
+    item_id: str | None
+    model_version: str
+    ranked_as_of: str | None = Field(description="When the model that ranked them was trained")
+    considered: int = Field(description="Prospects looked at to fill the list")
+    excluded: dict[str, int] = Field(
+        description="Prospects left out, by guardrail: holdout, opt_out, open_complaint, "
+        "cooldown, frequency_cap, erased"
+    )
+    currency: str | None
+    targets: list[CampaignTarget]

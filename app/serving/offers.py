@@ -9,7 +9,6 @@ the cross-sell or upsell route would not.
 """
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ from app.serving.subscriber import (
 )
 from models.guardrails import Event, Guardrails, Screened, Standing, screen
 from models.holdout import in_holdout
-from models.offers import best_channel
+from models.offers import best_channel, channel_history
 
 if TYPE_CHECKING:
     from app.serving.recommender import Recommender
@@ -167,7 +166,7 @@ class Offers:
         screened: Screened,
         standing: Standing,
     ) -> Answer:
-        impressions, responses = _channel_history(situation.events)
+        impressions, responses = channel_history(situation.events)
         version = self.recommender.version
         offers = [
             self._offer(found[i], request.channel, impressions, responses, version)
@@ -244,15 +243,3 @@ def _not_now(upsell: Answer) -> Answer:
         "expected_value": 0.0,
         "text": reasons[0]["text"] if reasons else None,
     }
-
-
-def _channel_history(events: list[tuple[Event, str]]) -> tuple[dict[str, int], dict[str, int]]:
-    """Impressions, and clicks or acceptances, per channel."""
-    impressions: Counter[str] = Counter()
-    responses: Counter[str] = Counter()
-    for event, channel in events:
-        if event.event == "impression":
-            impressions[channel] += 1
-        elif event.event in ("click", "accept"):
-            responses[channel] += 1
-    return dict(impressions), dict(responses)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import ErrorDetail, InvalidInput, NotFound
+from app.serving.campaigns import Campaigns
 from app.serving.filters import CatalogFacts, Filters
 from app.serving.live import LivePurchases
 from app.serving.offers import OfferPolicy, Offers
@@ -56,6 +57,7 @@ class Recommender:
         self.version = str(manifest["version"])
         self.upsell = UpsellAnswers(model.upsell, model.plans, policy or Policy(), self.version)
         self.offers = Offers(self, offer_policy or OfferPolicy())
+        self.campaigns = Campaigns(self, offer_policy or OfferPolicy())
         engine, vocab = model.engine, model.vocab
         self.engine, self.vocab = engine, vocab
         self.customer_index = {c: i for i, c in enumerate(vocab.customer_ids)}

@@ -14,19 +14,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine
 
 from app.training.data import Snapshot, Vocab, load_snapshot
 from app.training.evaluation import engine_scorer
 from app.training.saas import Plans, load_saas
 from models import artifact
+from models.campaigns import Prospects, upgrade_prospects
 from models.engine import Engine as Fitted
 from models.engine import Params, fit_engine
 from models.evaluate import evaluate, split
 from models.history import NO_CUSTOMER
+from models.ladder import MAX_PRICE_MULTIPLE
+from models.upgrades import snapshot
 from models.upsell import UpsellModel, fit_upsell
 
-FORMAT = "nextbest/3"  # 2: item kinds, pack sizes and currencies; 3: the upsell engine
+# 2: item kinds, pack sizes and currencies; 3: the upsell engine; 4: upgrade prospects
+FORMAT = "nextbest/4"
 
 
 class NothingToLearn(ValueError):
@@ -41,6 +46,7 @@ class Model:
     vocab: Vocab
     upsell: UpsellModel
     plans: Plans
+    prospects: Prospects  # upgrade campaign candidates at training time (vocab customers)
 
 
 @dataclass(frozen=True)
@@ -74,14 +80,14 @@ def train(
     with _step(timings, "fit"):
         fitted = fit(snapshot, params)
     with _step(timings, "upsell"):
-        upsell, plans = fit_plan_ladder(engine)
+        upsell, plans, prospects = fit_plan_ladder(engine, snapshot.vocab.customer_ids)
     manifest = describe(snapshot, params)
     manifest["upsell"] = describe_upsell(upsell)
     if holdout_days > 0:
         with _step(timings, "holdout"):
             manifest["metrics"] = holdout_metrics(snapshot, params, holdout_days)
     with _step(timings, "save"):
-        path = save(model_dir, Model(fitted, snapshot.vocab, upsell, plans), manifest)
+        path = save(model_dir, Model(fitted, snapshot.vocab, upsell, plans, prospects), manifest)
     timings["total"] = time.perf_counter() - start
     return TrainResult(path, artifact.read_manifest(path), timings)
 
@@ -105,13 +111,27 @@ def holdout_metrics(snapshot: Snapshot, params: Params, days: int) -> dict[str, 
     return {"holdout_days": days, "cutoff": cut, "customers": len(data.users), **metrics}
 
 
-def fit_plan_ladder(engine: Engine) -> tuple[UpsellModel, Plans]:
-    """The upsell engine from the SaaS tables (rules only when there is little history)."""
+def fit_plan_ladder(
+    engine: Engine, customer_ids: list[str]
+) -> tuple[UpsellModel, Plans, Prospects]:
+    """The upsell engine from the SaaS tables (rules only when there is little history),
+    and every live subscriber's upgrade prospect now, for campaign lists."""
     data = load_saas(engine)
     model = fit_upsell(
         data.history, data.ladder, data.plans.annual, data.latest, data.loyal_min_sales
     )
-    return model, data.plans
+    snap = snapshot(data.history, data.ladder, data.latest)
+    propensity = model.propensity if model.learned else None
+    prospects = upgrade_prospects(snap, data.ladder, propensity, MAX_PRICE_MULTIPLE)
+    position = {c: i for i, c in enumerate(customer_ids)}
+    mapped = np.array(
+        [position.get(data.customer_ids[c], -1) for c in prospects.customer.tolist()],
+        dtype=np.int64,
+    )
+    keep = mapped >= 0  # a customer added between the two reads waits for the next model
+    fields = {f.name: getattr(prospects, f.name)[keep] for f in dataclasses.fields(Prospects)}
+    fields["customer"] = mapped[keep]
+    return model, data.plans, Prospects(**fields)
 
 
 def describe_upsell(model: UpsellModel) -> dict[str, Any]:

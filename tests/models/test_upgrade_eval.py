@@ -29,6 +29,13 @@ def test_learned_propensity_finds_the_upgraders(demo: tuple[SaasHistory, Ladder]
     assert learned["tier accuracy"] > 0.95  # the lowest plan covering projected usage
 
 
+def test_the_upgrade_campaign_list_finds_upgraders(demo: tuple[SaasHistory, Ladder]) -> None:
+    """The campaign route's ranking (expected value, complaints left out) at k = 200."""
+    results, _ = evaluate_upgrades(*demo, CUTOFF - 90 * DAY, k=200)
+    campaign = results["campaign list (expected value, complaints out)"]
+    assert campaign["precision@200"] > 3 * results["random"]["precision@200"]
+
+
 def test_planted_drivers_point_the_right_way(demo: tuple[SaasHistory, Ladder]) -> None:
     model = fit_upgrades(*demo, CUTOFF)
 

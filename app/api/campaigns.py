@@ -1,0 +1,100 @@
+"""Campaign lists for a CRM: who to contact about an upgrade or an item, as JSON or CSV."""
+
+import csv
+import io
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from app.api.answers import CampaignAnswer
+from app.api.params import ID_MAX, ID_PATTERN
+from app.api.recommend import RESPONSES
+from app.errors import ErrorResponse, NextBestError
+from app.serving.registry import Registry
+
+router = APIRouter(prefix="/v1", tags=["campaigns"])
+
+CSV_COLUMNS = (
+    "rank",
+    "customer_id",
+    "offer_id",
+    "probability",
+    "value",
+    "expected_value",
+    "channel",
+    "reason",
+)
+Id = Annotated[str | None, Query(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+
+
+class NotAcceptable(NextBestError):
+    """The Accept header asks for a format the list is not made in."""
+
+    status = 406
+    code = "not_acceptable"
+
+
+@router.get(
+    "/campaigns/targets",
+    operation_id="campaign_targets",
+    response_model=None,
+    responses={
+        200: {
+            "model": CampaignAnswer,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "The list, as JSON or (Accept: text/csv) CSV",
+        },
+        404: {"model": ErrorResponse, "description": "Unknown plan or item"},
+        406: {"model": ErrorResponse, "description": "Accept is neither JSON nor CSV"},
+        **RESPONSES,
+    },
+)
+async def campaign_targets(
+    request: Request,
+    kind: Annotated[Literal["upgrade", "cross_sell"], Query(description="The offer")],
+    plan: Annotated[Id, Query(description="upgrade: the plan to upgrade to (default any)")] = None,
+    item: Annotated[Id, Query(description="cross_sell: the item to offer (required)")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="How many customers")] = 200,
+) -> Response:
+    """The customers most worth contacting about one offer, by expected value, with
+    the guardrails and the holdout applied as the offers route applies them.
+
+    Send `Accept: text/csv` for a CSV file to import into a CRM.
+    """
+    wants_csv = _wants_csv(request.headers.get("accept", ""))
+    registry: Registry = request.app.state.registry
+    campaigns = registry.get().campaigns
+    answer = await run_in_threadpool(campaigns.targets, registry.engine, kind, plan, item, limit)
+    if wants_csv:
+        name = f"{kind}-{plan or item or 'any'}.csv".replace("/", "_")
+        return Response(
+            _csv(answer["targets"]),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return Response(orjson.dumps(answer), media_type="application/json")
+
+
+def _wants_csv(accept: str) -> bool:
+    """CSV when Accept names text/csv first among what is offered; JSON for JSON, */* or
+    nothing; 406 for anything else (a malformed or unsupported Accept)."""
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
+    for kind in kinds or ["*/*"]:
+        if kind == "text/csv":
+            return True
+        if kind in ("application/json", "*/*", "application/*"):
+            return False
+    raise NotAcceptable(
+        f"Accept {accept!r} is not one this list is made in: send application/json or text/csv"
+    )
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

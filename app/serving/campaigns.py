@@ -1,0 +1,206 @@
+"""Campaign lists: the customers most worth contacting about one offer, for a CRM.
+
+The ranking is the model's (`models.campaigns`: upgrade prospects as of training, or
+every customer's chance of buying one item); the guardrails are today's: the list
+walks down the ranking in batches, reads each batch's opt-outs, open complaints and
+offer events, and keeps the customers the offers route itself would make the offer
+to (the holdout excluded), until it has `limit`.
+"""
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from app.errors import ErrorDetail, InvalidInput, NotFound
+from app.serving.campaign_reads import Facts, read_facts
+from models.campaigns import cross_sell_prospects, rank_upgrades
+from models.guardrails import Standing, screen
+from models.holdout import in_holdout
+from models.offers import best_channel, channel_history
+
+if TYPE_CHECKING:
+    from app.serving.offers import OfferPolicy
+    from app.serving.recommender import Recommender
+
+Answer = dict[str, Any]
+BATCH = 500  # prospects whose guardrail facts are read at once
+
+
+@dataclass(frozen=True)
+class Prospect:
+    """One ranked candidate before the guardrails."""
+
+    customer_id: str
+    offer_id: str
+    probability: float
+    value: float
+    reason: str
+
+
+class Campaigns:
+    """Campaign lists from one loaded model."""
+
+    def __init__(self, recommender: "Recommender", policy: "OfferPolicy") -> None:
+        self.recommender, self.policy = recommender, policy
+
+    def targets(
+        self,
+        engine: Engine,
+        kind: str,
+        plan_id: str | None,
+        item_id: str | None,
+        limit: int,
+        now: int | None = None,
+    ) -> Answer:
+        """Up to `limit` customers for the offer, best expected value first."""
+        now = int(time.time()) if now is None else now
+        if kind == "upgrade":
+            ranked, currency, about = self._upgrades(plan_id)
+        else:
+            if item_id is None:
+                raise InvalidInput(
+                    "kind=cross_sell needs the item to offer",
+                    [ErrorDetail(field="query.item", message="required with kind=cross_sell")],
+                )
+            ranked, currency, about = self._cross_sells(item_id)
+        chosen, excluded, considered = self._screen(engine, kind, ranked, limit, now)
+        return {
+            "kind": kind,
+            **about,
+            "model_version": self.recommender.version,
+            "ranked_as_of": self.recommender.manifest.get("created_at"),
+            "considered": considered,
+            "excluded": dict(excluded),
+            "currency": currency,
+            "targets": chosen,
+        }
+
+    def _upgrades(self, plan_id: str | None) -> tuple[list[Prospect], str | None, Answer]:
+        recommender = self.recommender
+        upsell = recommender.upsell
+        plans, ladder = upsell.plans, upsell.model.ladder
+        plan = None
+        if plan_id is not None:
+            if plan_id not in plans.ids:
+                raise NotFound(
+                    f"plan {plan_id!r} is not in the model",
+                    [ErrorDetail(field="query.plan", message=f"unknown plan {plan_id!r}")],
+                )
+            plan = plans.ids.index(plan_id)
+        prospects = recommender.model.prospects
+        order = rank_upgrades(prospects, plan)
+        cap = upsell.policy.max_price_multiple
+        paying = ladder.monthly[prospects.plan[order]]
+        order = order[(ladder.monthly[prospects.target[order]] <= cap * paying) | (paying <= 0)]
+        customer_ids = recommender.vocab.customer_ids
+        learned = upsell.model.learned
+        ranked = [
+            Prospect(
+                customer_ids[int(prospects.customer[i])],
+                f"upgrade:{plans.ids[int(prospects.target[i])]}",
+                float(prospects.probability[i]),
+                float(prospects.value[i]),
+                _upgrade_reason(
+                    float(prospects.probability[i]),
+                    plans.names[int(prospects.target[i])] or plans.ids[int(prospects.target[i])],
+                    learned,
+                ),
+            )
+            for i in order.tolist()
+            if not prospects.open_complaint[i]
+        ]
+        currency = plans.currency[plan] if plan is not None else (plans.currency or [""])[0]
+        return ranked, currency or None, {"plan_id": plan_id, "item_id": None}
+
+    def _cross_sells(self, item_id: str) -> tuple[list[Prospect], str | None, Answer]:
+        recommender = self.recommender
+        item = recommender.item(item_id)
+        engine, vocab = recommender.engine, recommender.vocab
+        base = float(engine.buyers[item]) / max(len(vocab.customer_ids), 1)
+        als = engine.cross_sell.als
+        taste = als.user_factors @ als.item_factors[item]
+        customers, probability, anchor = cross_sell_prospects(
+            engine.owned, recommender.rules_conf, item, base, taste
+        )
+        price = float(np.nan_to_num(vocab.price[item]))
+        names = vocab.items.names
+        ranked = [
+            Prospect(
+                vocab.customer_ids[c],
+                f"cross_sell:{item_id}",
+                p,
+                price,
+                f"bought together with {names[a]} in {p:.0%} of its orders"
+                if a >= 0
+                else f"bought by {p:.1%} of customers",
+            )
+            for c, p, a in zip(
+                customers[: 20 * BATCH].tolist(),
+                probability[: 20 * BATCH].tolist(),
+                anchor[: 20 * BATCH].tolist(),
+                strict=True,
+            )
+        ]
+        currency = vocab.currency[item] or None
+        return ranked, currency, {"plan_id": None, "item_id": item_id}
+
+    def _screen(
+        self, engine: Engine, kind: str, ranked: list[Prospect], limit: int, now: int
+    ) -> tuple[list[Answer], Counter[str], int]:
+        """Walk down the ranking until `limit` customers pass the guardrails."""
+        chosen: list[Answer] = []
+        excluded: Counter[str] = Counter()
+        considered = 0
+        with engine.connect() as conn:
+            for start in range(0, len(ranked), BATCH):
+                batch = ranked[start : start + BATCH]
+                facts = read_facts(conn, [p.customer_id for p in batch], now)
+                for prospect in batch:
+                    considered += 1
+                    rule, entry = self._check(kind, prospect, facts.get(prospect.customer_id), now)
+                    if rule is not None:
+                        excluded[rule] += 1
+                        continue
+                    entry["rank"] = len(chosen) + 1
+                    chosen.append(entry)
+                    if len(chosen) >= limit:
+                        return chosen, excluded, considered
+        return chosen, excluded, considered
+
+    def _check(
+        self, kind: str, prospect: Prospect, facts: Facts | None, now: int
+    ) -> tuple[str | None, Answer]:
+        """The guardrail that excludes the prospect, or its row in the list."""
+        if facts is None:
+            return "erased", {}
+        policy = self.policy
+        held = in_holdout(prospect.customer_id, policy.holdout_share, policy.holdout_salt)
+        standing = Standing(
+            held, facts.opted_out, facts.complaint, tuple(e for e, _ in facts.events)
+        )
+        result = screen([kind], [prospect.offer_id], standing, now, policy.guardrails, 1)
+        if result.held:
+            return result.held[0][1], {}
+        channel = best_channel(kind, *channel_history(facts.events)).channel
+        return None, {
+            "customer_id": prospect.customer_id,
+            "offer_id": prospect.offer_id,
+            "probability": round(prospect.probability, 4),
+            "value": round(prospect.value, 2),
+            "expected_value": round(prospect.probability * prospect.value, 2),
+            "channel": channel,
+            "reason": prospect.reason,
+        }
+
+
+def _upgrade_reason(probability: float, plan: str, learned: bool) -> str:
+    if learned:
+        return (
+            f"estimated {probability:.0%} chance of upgrading within 90 days; "
+            f"usage calls for {plan}"
+        )
+    return f"usage at {probability:.0%} of the plan's tightest limit; {plan} covers it"

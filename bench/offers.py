@@ -1,0 +1,142 @@
+"""Serving speed of the next best offers route on 100,000 generated customers, with the
+guardrails reading live events (issue: p99 under 20 ms at 16 concurrent connections).
+
+The demo data set (shop and SaaS) is generated, imported into SQLite and trained, as in
+bench/upsell.py; then offer events are written for a third of the customers (a few
+impressions, clicks and dismissals each over the last 60 days, so every request's
+guardrails and channel choice read real rows). wrk asks
+`GET /v1/customers/{id}/offers` for customers drawn at random, with 1 and 2 workers.
+
+    python bench/offers.py
+    python bench/offers.py --customers 20000 --duration 10
+"""
+
+import argparse
+import collections
+import os
+import random
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import httpx
+
+from app.db.bulk import insert_columns
+from app.db.engine import make_engine
+from app.db.tables import offer_event
+from bench.serving import server, wrk
+from bench.upsell import LUA, build, nextbest
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("cross_sell", "upgrade", "bundle", "replenishment", "expansion")
+EVENTS = ("impression", "impression", "impression", "click", "dismiss", "accept")
+CHANNELS = ("email", "in_app", "call", "web")
+
+
+def write_events(url: str, customers: int, share: float = 1 / 3) -> int:
+    """A few events for a share of the customers, written straight into the table."""
+    rng = random.Random(0)
+    now = int(time.time())
+    columns: dict[str, list[object]] = {
+        c: []
+        for c in (
+            "event_id",
+            "customer_id",
+            "offer_id",
+            "offer_kind",
+            "event",
+            "channel",
+            "occurred_at",
+        )
+    }
+    for pk in range(1, customers + 1):
+        if rng.random() >= share:
+            continue
+        for n in range(rng.randint(1, 8)):
+            kind = rng.choice(KINDS)
+            columns["event_id"].append(f"bench-{pk}-{n}")
+            columns["customer_id"].append(pk)
+            columns["offer_id"].append(f"{kind}:I{rng.randint(1, 20000):05d}")
+            columns["offer_kind"].append(kind)
+            columns["event"].append(rng.choice(EVENTS))
+            columns["channel"].append(rng.choice(CHANNELS))
+            columns["occurred_at"].append(
+                datetime.fromtimestamp(now - rng.randint(0, 60 * 86_400), UTC)
+            )
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        insert_columns(conn, offer_event, columns)
+    engine.dispose()
+    return len(columns["event_id"])
+
+
+def kinds(port: int, ids: list[str], n: int = 1000) -> collections.Counter[str]:
+    """Offer kinds in the answers for a sample of customers (the mix the load exercised)."""
+    counts: collections.Counter[str] = collections.Counter()
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        for customer in random.Random(0).sample(ids, min(n, len(ids))):
+            answer = client.get(f"/v1/customers/{customer}/offers").json()
+            counts.update(o["kind"] for o in answer["offers"])
+            counts["(answers)"] += 1
+            counts["(empty)"] += not answer["offers"]
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=30, help="seconds of load per run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "offers")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        parser.error("wrk not found (Debian: apt-get install wrk)")
+    work = args.dir / str(args.customers)
+    url = f"sqlite:///{work / 'nextbest.db'}"
+    env = {"NEXTBEST_DATABASE_URL": url, "NEXTBEST_MODEL_DIR": str(work / "models")}
+    if not (work / "nextbest.db").is_file():
+        work.mkdir(parents=True, exist_ok=True)
+        build(work, args.customers, env)
+        print(f"wrote {write_events(url, args.customers):,} offer events", flush=True)
+    if not (work / "models").is_dir():
+        print("training ...", flush=True)
+        print(nextbest("train", env=env).strip().splitlines()[-1], flush=True)
+    ids = [f"C{n:06d}" for n in range(1, args.customers + 1)]
+    (work / "ids.txt").write_text("\n".join(ids) + "\n")
+    lua = f'IDS = "{work / "ids.txt"}"\n{LUA}'
+    results, mix = {}, collections.Counter[str]()
+    for workers in sorted({1, args.workers}):
+        print(f"serving, {workers} worker(s) ...", flush=True)
+        command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
+        with server([*command, "--workers", str(workers)], "http://127.0.0.1:8000/healthz", env):
+            if not mix:
+                mix = kinds(8000, ids)
+            results[workers] = wrk(
+                8000, "/v1/customers/%s/offers", len(ids), args.duration, args.connections, lua
+            )
+    print(
+        f"\n{args.customers:,} customers; {os.cpu_count()} cores; wrk -t1 "
+        f"-c{args.connections} -d{args.duration}s, random customers\n"
+    )
+    print("| server | req/s | p50 ms | p90 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for workers, r in results.items():
+        print(
+            f"| NextBest offers, {workers} worker(s) | {r['rps']:,.0f} | {r['p50']:.1f} | "
+            f"{r['p90']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
+        )
+    answers = mix.pop("(answers)", 0)
+    empty = mix.pop("(empty)", 0)
+    print(
+        f"\n{answers:,} sampled answers, {empty:,} without offers (holdout, opt-out, cap); "
+        "offers by kind: " + ", ".join(f"{k} {v:,}" for k, v in mix.most_common())
+    )
+
+
+if __name__ == "__main__":
+    main()
