@@ -64,6 +64,20 @@ class Screened:
     shown_in_window: int = 0
 
 
+def shown_in_window(standing: Standing, now: int, rules: Guardrails) -> int:
+    """Impressions the customer had inside the frequency-cap window ending now."""
+    start = now - rules.window_days * DAY
+    return sum(1 for e in standing.events if e.event == "impression" and e.at > start)
+
+
+def room(standing: Standing, now: int, rules: Guardrails, limit: int) -> int:
+    """The most offers an answer may hold, before looking at any: 0 for the holdout, an
+    opt-out or a full cap (so the offers need not even be computed)."""
+    if standing.holdout or standing.opted_out:
+        return 0
+    return max(0, min(limit, rules.cap - shown_in_window(standing, now, rules)))
+
+
 def screen(
     kinds: Sequence[str],
     offer_ids: Sequence[str],
@@ -74,8 +88,7 @@ def screen(
 ) -> Screened:
     """Apply every rule to candidates ranked best first; keep at most `limit`."""
     result = Screened()
-    window_start = now - rules.window_days * DAY
-    shown = sum(1 for e in standing.events if e.event == "impression" and e.at > window_start)
+    shown = shown_in_window(standing, now, rules)
     result.shown_in_window = shown
     cool = now - rules.cooldown_days * DAY
     dismissed = {e.offer_id for e in standing.events if e.event == "dismiss" and e.at > cool}

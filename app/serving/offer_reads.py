@@ -42,13 +42,11 @@ class OfferReads:
     def __init__(self, engine: Engine) -> None:
         dialect = engine.dialect.name
         mark = "?" if dialect == "sqlite" else "%s"
-        at = epoch("occurred_at", dialect)
+        # the customer and their events in one round trip (no events: one row of NULLs)
         self.customer = (
-            f"SELECT id, marketing_opt_out, account_id FROM customer WHERE customer_id = {mark}"
-        )
-        self.events = (
-            f"SELECT offer_id, event, channel, {at} FROM offer_event "
-            f"WHERE customer_id = {mark} AND occurred_at > {mark}"
+            f"SELECT c.id, c.marketing_opt_out, c.account_id, e.offer_id, e.event, e.channel, "
+            f"{epoch('e.occurred_at', dialect)} FROM customer c LEFT JOIN offer_event e "
+            f"ON e.customer_id = c.id AND e.occurred_at > {mark} WHERE c.customer_id = {mark}"
         )
         self.departments = (
             f"SELECT COUNT(*) FROM customer WHERE account_id = {mark} AND id <> {mark}"
@@ -65,19 +63,19 @@ class OfferReads:
         )
 
 
-def read_customer(cursor: Cursor, reads: OfferReads, customer_id: str) -> Customer | None:
-    cursor.execute(reads.customer, (customer_id,))
-    row = cursor.fetchone()
-    return None if row is None else Customer(int(row[0]), bool(row[1]), row[2])
-
-
-def read_events(
-    cursor: Cursor, reads: OfferReads, moments: Reads, customer: int, now: int
-) -> list[tuple[Event, str]]:
-    """The customer's offer events of the last year, each with its channel."""
+def read_customer(
+    cursor: Cursor, reads: OfferReads, moments: Reads, customer_id: str, now: int
+) -> tuple[Customer, list[tuple[Event, str]]] | None:
+    """The customer's flags and their offer events of the last year, each with its
+    channel; None for an unknown customer."""
     since = moments.moment(now - HISTORY_DAYS * 86_400)
-    cursor.execute(reads.events, (customer, since))
-    return [(Event(r[0], r[1], int(r[3])), r[2]) for r in cursor.fetchall()]
+    cursor.execute(reads.customer, (since, customer_id))
+    rows = cursor.fetchall()
+    if not rows:
+        return None
+    pk, opted_out, account_id = rows[0][:3]
+    events = [(Event(r[3], r[4], int(r[6])), r[5]) for r in rows if r[3] is not None]
+    return Customer(int(pk), bool(opted_out), account_id), events
 
 
 def read_peers(cursor: Cursor, reads: OfferReads, customer: Customer) -> Peers:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from app.serving import offer_candidates as candidates
 from app.serving.filters import Filters
 from app.serving.offer_candidates import Offer
-from app.serving.offer_reads import OfferReads, Peers, read_customer, read_events, read_peers
+from app.serving.offer_reads import OfferReads, Peers, read_customer, read_peers
 from app.serving.subscriber import (
     LiveState,
     driver_cursor,
@@ -23,7 +23,7 @@ from app.serving.subscriber import (
     reads_for,
     unknown_customer,
 )
-from models.guardrails import Event, Guardrails, Screened, Standing, screen
+from models.guardrails import Event, Guardrails, Screened, Standing, room, screen
 from models.holdout import in_holdout
 from models.offers import best_channel, channel_history
 
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from app.serving.recommender import Recommender
 
 Answer = dict[str, Any]
-POOL = 10  # cross-sell items considered per answer: enough for the guardrails to skip some
+POOL = 10  # cross-sell items considered per answer at most (all of them when explaining)
+SPARE = 4  # ...else this many more than can be shown, for the guardrails to skip some
 
 
 @dataclass(frozen=True)
@@ -79,22 +80,26 @@ class Offers:
         """The ranked, screened offers for one customer; 404 for an unknown one."""
         now = int(time.time()) if now is None else now
         situation = self._read(engine, request.customer_id, now)
-        found, not_now = self._candidates(request, situation, now)
-        found.sort(key=lambda o: -o.expected_value)
+        policy = self.policy
         standing = Standing(
-            holdout=in_holdout(
-                request.customer_id, self.policy.holdout_share, self.policy.holdout_salt
-            ),
+            holdout=in_holdout(request.customer_id, policy.holdout_share, policy.holdout_salt),
             opted_out=situation.opted_out,
             open_complaint=situation.complaint,
             events=tuple(e for e, _ in situation.events),
         )
+        space = room(standing, now, policy.guardrails, request.limit)
+        found: list[Offer] = []
+        not_now = None
+        if space or request.explain:  # nothing can be shown: no need to compute anything
+            only_service = standing.open_complaint and not request.explain
+            found, not_now = self._candidates(request, situation, now, space, only_service)
+        found.sort(key=lambda o: -o.expected_value)
         screened = screen(
             [o.kind for o in found],
             [o.offer_id for o in found],
             standing,
             now,
-            self.policy.guardrails,
+            policy.guardrails,
             request.limit,
         )
         answer = self._answer(request, situation, found, screened, standing)
@@ -109,10 +114,10 @@ class Offers:
         moments = reads_for(engine)
         upsell = self.recommender.upsell
         with driver_cursor(engine) as cursor:
-            customer = read_customer(cursor, reads, customer_id)
-            if customer is None:
+            found = read_customer(cursor, reads, moments, customer_id, now)
+            if found is None:
                 raise unknown_customer(customer_id)
-            events = read_events(cursor, reads, moments, customer.pk, now)
+            customer, events = found
             live = upsell.read(cursor, reads=moments, customer=customer.pk, now=now)
             if isinstance(live, LiveState):
                 complaint = live.subscriber.open_complaint
@@ -124,10 +129,15 @@ class Offers:
         )
 
     def _candidates(
-        self, request: Request, situation: Situation, now: int
+        self, request: Request, situation: Situation, now: int, space: int, only_service: bool
     ) -> tuple[list[Offer], Answer | None]:
         """Every candidate of the kinds asked for, before ranking and guardrails, and the
-        upsell answer when it was "not now" (explain mode says why)."""
+        upsell answer when it was "not now" (explain mode says why).
+
+        `space` offers at most can be shown, so a few more than that are enough from
+        the cross-sell engine; with `only_service` (an open complaint) only the upsell
+        route can give one (a retention offer).
+        """
         recommender = self.recommender
         customer_id = request.customer_id
         found: list[Offer] = []
@@ -135,7 +145,13 @@ class Offers:
         offer = candidates.from_upsell(upsell)
         if offer is not None:
             found.append(offer)
-        filters = Filters(POOL, (), (), (), None, None, True)
+        upsell_kinds = {"upgrade", "billing", "retention"}
+        asked = not request.kinds or bool(upsell_kinds & set(request.kinds))
+        not_now = upsell if upsell["decision"] == "not_now" and asked else None
+        if only_service:
+            return [o for o in found if o.kind == "retention"], not_now
+        pool = POOL if request.explain else min(POOL, space + SPARE)
+        filters = Filters(pool, (), (), (), None, None, True)
         cross_sell = recommender.cross_sell(customer_id, filters, now)
         found += candidates.from_cross_sell(recommender, customer_id, cross_sell)
         owned = recommender.customer(customer_id).owned
@@ -152,11 +168,9 @@ class Offers:
         plan = candidates.expansion_plan(recommender, peers, current, situation.account_id)
         if plan is not None and plan.offer_id.rpartition(":")[2] != _upsell_plan(offer):
             found.append(plan)
-        upsell_kinds = {"upgrade", "billing", "retention"}
-        asked = not request.kinds or bool(upsell_kinds & set(request.kinds))
         if request.kinds:
             found = [o for o in found if o.kind in request.kinds]
-        return found, upsell if upsell["decision"] == "not_now" and asked else None
+        return found, not_now
 
     def _answer(
         self,
