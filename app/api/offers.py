@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from app.api.answers import OffersQuery
 from app.api.params import CUSTOMER_ID, parse_query, path_id, query_parameters
 from app.api.plain import PlainRoute
-from app.serving.offers import Request as OfferRequest
+from app.serving.offers import OfferRequest
 from app.serving.registry import Registry
 
 

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Engine
+
 from app.serving import offer_candidates as candidates
 from app.serving.filters import Filters
 from app.serving.offer_candidates import Offer
@@ -46,7 +48,7 @@ class OfferPolicy:
 
 
 @dataclass(frozen=True)
-class Request:
+class OfferRequest:
     """What the caller asked for."""
 
     customer_id: str
@@ -76,7 +78,7 @@ class Offers:
         self.recommender, self.policy = recommender, policy
         self.reads: dict[str, OfferReads] = {}
 
-    def answer(self, engine: Any, request: Request, now: int | None = None) -> Answer:
+    def answer(self, engine: Engine, request: OfferRequest, now: int | None = None) -> Answer:
         """The ranked, screened offers for one customer; 404 for an unknown one."""
         now = int(time.time()) if now is None else now
         situation = self._read(engine, request.customer_id, now)
@@ -90,7 +92,7 @@ class Offers:
         space = room(standing, now, policy.guardrails, request.limit)
         found: list[Offer] = []
         not_now = None
-        if space or request.explain:  # nothing can be shown: no need to compute anything
+        if space or request.explain:  # else nothing can be shown: nothing to compute
             only_service = standing.open_complaint and not request.explain
             found, not_now = self._candidates(request, situation, now, space, only_service)
         found.sort(key=lambda o: -o.expected_value)
@@ -107,7 +109,7 @@ class Offers:
             answer["held_back"].append(_not_now(not_now))
         return answer
 
-    def _read(self, engine: Any, customer_id: str, now: int) -> Situation:
+    def _read(self, engine: Engine, customer_id: str, now: int) -> Situation:
         reads = self.reads.get(engine.dialect.name)
         if reads is None:
             reads = self.reads[engine.dialect.name] = OfferReads(engine)
@@ -129,7 +131,7 @@ class Offers:
         )
 
     def _candidates(
-        self, request: Request, situation: Situation, now: int, space: int, only_service: bool
+        self, request: OfferRequest, situation: Situation, now: int, space: int, only_service: bool
     ) -> tuple[list[Offer], Answer | None]:
         """Every candidate of the kinds asked for, before ranking and guardrails, and the
         upsell answer when it was "not now" (explain mode says why).
@@ -174,7 +176,7 @@ class Offers:
 
     def _answer(
         self,
-        request: Request,
+        request: OfferRequest,
         situation: Situation,
         found: list[Offer],
         screened: Screened,
