@@ -19,14 +19,17 @@ from sqlalchemy import Engine
 from app.training.data import Snapshot, Vocab, load_snapshot
 from app.training.evaluation import engine_scorer
 from app.training.saas import Plans, load_saas
+from app.training.segments import fit_segments
 from models import artifact
 from models.engine import Engine as Fitted
 from models.engine import Params, fit_engine
 from models.evaluate import evaluate, split
 from models.history import NO_CUSTOMER
+from models.segments import Segments
 from models.upsell import UpsellModel, fit_upsell
 
-FORMAT = "nextbest/3"  # 2: item kinds, pack sizes and currencies; 3: the upsell engine
+# 2: item kinds, pack sizes and currencies; 3: the upsell engine; 4: RFM segments
+FORMAT = "nextbest/4"
 
 
 class NothingToLearn(ValueError):
@@ -35,12 +38,13 @@ class NothingToLearn(ValueError):
 
 @dataclass(frozen=True)
 class Model:
-    """What an artifact holds: both engines and the vocabularies to serve them."""
+    """What an artifact holds: both engines, the segments and the vocabularies to serve them."""
 
     engine: Fitted  # cross-sell
     vocab: Vocab
     upsell: UpsellModel
     plans: Plans
+    segments: Segments  # by customer index, as vocab.customer_ids
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,17 @@ def train(
         fitted = fit(snapshot, params)
     with _step(timings, "upsell"):
         upsell, plans = fit_plan_ladder(engine)
+    with _step(timings, "segments"):
+        segments = fit_segments(engine, snapshot.vocab, newest_sale(snapshot))
     manifest = describe(snapshot, params)
     manifest["upsell"] = describe_upsell(upsell)
+    manifest["segments"] = describe_segments(segments)
     if holdout_days > 0:
         with _step(timings, "holdout"):
             manifest["metrics"] = holdout_metrics(snapshot, params, holdout_days)
     with _step(timings, "save"):
-        path = save(model_dir, Model(fitted, snapshot.vocab, upsell, plans), manifest)
+        model = Model(fitted, snapshot.vocab, upsell, plans, segments)
+        path = save(model_dir, model, manifest)
     timings["total"] = time.perf_counter() - start
     return TrainResult(path, artifact.read_manifest(path), timings)
 
@@ -124,6 +132,24 @@ def describe_upsell(model: UpsellModel) -> dict[str, Any]:
         "training_rows": model.training_rows,
         "training_upgrades": model.training_upgrades,
         "odds_ratios": model.propensity.odds_ratios() if learned else {},
+    }
+
+
+def newest_sale(snapshot: Snapshot) -> int:
+    """Epoch seconds of the newest sale line of a known customer: "now" for the segments.
+
+    The history's own end, not the clock: a database loaded from an old export still
+    has recent and lapsed customers relative to its last day.
+    """
+    history = snapshot.history
+    return int(history.time[history.customer != NO_CUSTOMER].max())
+
+
+def describe_segments(segments: Segments) -> dict[str, Any]:
+    """The manifest's account of the segments: as of when, and how many in each."""
+    return {
+        "as_of": datetime.fromtimestamp(segments.as_of, UTC).isoformat(),
+        "counts": segments.counts(),
     }
 
 

@@ -133,6 +133,10 @@ def test_train_writes_an_artifact_and_evaluate_prints_the_table(
     assert manifest["parameters"]["factors"] == 64
     assert manifest["metrics"]["holdout_days"] == 60 and manifest["metrics"]["customers"] > 10
     assert 0 < manifest["metrics"]["NDCG@10"] < 1 and "NDCG@10" in output
+    segments = manifest["segments"]  # as of the newest sale, not of the clock
+    assert "2026-02-20" < segments["as_of"] < "2026-03-01"
+    assert sum(segments["counts"].values()) == manifest["data"]["customers"]
+    assert segments["counts"]["champions"] > 0 and "segments as of 2026-02-" in output
     code, output = nextbest(database_url, "evaluate", "--cutoff", "2026-01-01", "--json")
     assert code == 0, output
     report = json.loads(output)
