@@ -371,6 +371,8 @@ def _demo_requests(
         f"/v1/items/{camera}/related?kind=similar&limit=5",
         f"/v1/items/{camera}/related?kind=premium&limit=3",
         f"/v1/customers/{subscriber}/upsell",
+        f"/v1/customers/{subscriber}/profile",
+        "/v1/segments",
         "/docs",
     ]
 

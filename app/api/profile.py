@@ -47,8 +47,8 @@ def customer_profile(request: Request, customer_id: CustomerId) -> Response:
     The subscription, tickets and purchases are read live. A customer added after
     training has no RFM scores yet (`rfm` is null and `notes` says why).
     """
-    # A plain `def`: the six reads wait on the database, so they run in the threadpool
-    # rather than holding up the event loop.
+    # A plain `def`: the per-customer reads wait on the database, so they run in the
+    # threadpool rather than holding up the event loop.
     registry = _registry(request)
     return _json(registry.get().profiles.answer(registry.engine, customer_id))
 

@@ -97,6 +97,7 @@ def test_demo_imports_into_its_own_sqlite_trains_and_prints_requests(
     assert all(line.endswith(" new, 0 rejected)") for line in imported), imported
     assert "curl -s 'http://127.0.0.1:8123/healthz'" in result.output
     assert "/cross-sell?limit=5'" in result.output and "trained model" in result.output
+    assert "/profile'" in result.output and "/v1/segments'" in result.output
     (model,) = (tmp_path / "nextbest-demo" / "models").iterdir()
     assert (model / "manifest.json").is_file()
     with sqlite3.connect(tmp_path / "nextbest-demo" / "nextbest.db") as conn:
