@@ -31,11 +31,13 @@ def ago(days: float) -> str:
     return (NOW - timedelta(days=days)).isoformat()
 
 
-def orders(customer_id: str, item_id: str, price: float, days_ago: list[float]) -> list[object]:
+def orders(
+    customer_id: str, item_id: str, price: float, days_ago: list[float], prefix: str = ""
+) -> list[object]:
     """One single-line order per day given, as the bulk API takes purchases."""
     return [
         {
-            "order_id": f"{customer_id}-{n}",
+            "order_id": f"{prefix or customer_id}-{n}",
             "customer_id": customer_id,
             "item_id": item_id,
             "unit_price": price,
@@ -54,8 +56,10 @@ def known_rows(item_id: str) -> dict[str, list[object]]:
             for c in customers
         ],
         "purchases": [
-            # 25 orders of 200 in the last 290 days, the last one yesterday.
+            # 25 orders of 200 in the last 290 days, the last one yesterday...
             *orders("champion", item_id, 200.0, [1 + 12 * n for n in range(25)]),
+            # ...and a first order long before the year the scores look at.
+            *orders("champion", item_id, 999.0, [400], prefix="champion-old"),
             # 12 orders of 300, then nothing for 150 days.
             *orders("lapsed-regular", item_id, 300.0, [150 + 10 * n for n in range(12)]),
             *orders("newcomer", item_id, 20.0, [10, 5]),
@@ -153,7 +157,7 @@ def test_a_customer_who_buys_often_lately_and_a_lot_is_a_champion(served: TestCl
     assert (rfm["frequency"], rfm["monetary"]) == (25, 5000.0)
     assert min(rfm["r"], rfm["f"], rfm["m"]) >= 4
     assert rfm["last_purchase_at"] == ago(1).replace("+00:00", "Z")
-    assert rfm["first_purchase_at"] == ago(289).replace("+00:00", "Z")
+    assert rfm["first_purchase_at"] == ago(400).replace("+00:00", "Z")
 
 
 def test_a_regular_who_stopped_buying_is_at_risk(served: TestClient) -> None:
