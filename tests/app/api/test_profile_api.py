@@ -225,6 +225,26 @@ def test_a_customer_added_after_training_has_a_profile_without_scores(
     assert answer["subscription"] is None and answer["recent_purchases"] == []
 
 
+def test_a_plan_added_after_training_is_a_note_not_an_error(served: TestClient) -> None:
+    plan = {"plan_id": "galaxy", "ladder": "workspace", "tier_rank": 9, "monthly_price": 999}
+    subscription = {
+        "subscription_id": "sub-galaxy",
+        "customer_id": "no-orders",
+        "plan_id": "galaxy",
+        "billing_period": "monthly",
+        "status": "active",
+        "started_at": ago(1),
+    }
+    for table, row in (("plans", plan), ("subscriptions", subscription)):
+        response = served.post(f"/v1/{table}", json=[row])
+        assert response.json()["accepted"] == 1, response.text
+    answer = profile(served, "no-orders")
+    assert answer["subscription"] is None
+    assert answer["notes"] == [
+        "The live subscription's plan is newer than the model: retrain to show it"
+    ]
+
+
 def test_an_unknown_customer_is_404_and_a_malformed_id_422(served: TestClient) -> None:
     response = served.get("/v1/customers/nobody/profile")
     assert response.status_code == 404
