@@ -182,6 +182,7 @@ def train(
     from app.training.train import NothingToLearn
     from app.training.train import train as run_training
     from models.engine import Params
+    from models.segments import NAMES
 
     params = Params(weighting=weighting.value)
     with _database() as engine:
@@ -208,6 +209,9 @@ def train(
             f"upsell: {upsell['plans']} plans, too little upgrade history to learn from "
             f"({upsell['training_upgrades']} upgrades): the documented rules decide"
         )
+    segments = result.manifest["segments"]
+    counts = ", ".join(f"{name} {segments['counts'][name]:,}" for name in NAMES)
+    typer.echo(f"segments as of {segments['as_of'][:10]}: {counts}")
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     if result.manifest["metrics"]:
         metrics = result.manifest["metrics"]
@@ -367,6 +371,8 @@ def _demo_requests(
         f"/v1/items/{camera}/related?kind=similar&limit=5",
         f"/v1/items/{camera}/related?kind=premium&limit=3",
         f"/v1/customers/{subscriber}/upsell",
+        f"/v1/customers/{subscriber}/profile",
+        "/v1/segments",
         "/docs",
     ]
 

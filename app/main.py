@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 import app as package
 from app import errors
-from app.api import campaigns, health, ingest, offers, recommend, upsell
+from app.api import campaigns, health, ingest, offers, profile, recommend, upsell
 from app.api.answers import CrossSellAnswer, OffersAnswer, UpsellAnswer
 from app.db.engine import make_engine
 from app.errors import ErrorResponse
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.router.routes.insert(0, plain.route())
     app.include_router(recommend.router)
     app.include_router(campaigns.router)
+    app.include_router(profile.router)
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

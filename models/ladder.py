@@ -62,6 +62,8 @@ def target_plans(
     more than `max_multiple` times the current plan; a free plan has no cap) or NO_PLAN
     (plan -1: no subscription).
     """
+    if not len(ladder.rank):  # no plans at all: nobody has one to upgrade from
+        return np.full(len(plan), -1), np.full(len(plan), NO_PLAN)
     known = plan >= 0
     current = np.maximum(plan, 0)
     above = (ladder.ladder[None, :] == ladder.ladder[current][:, None]) & (

@@ -1,5 +1,6 @@
 """Answers from one loaded model: personal cross-sell, related items, cart suggestions
-(and, through `upsell`, the plan-ladder answers of `app.serving.upsell`).
+(and, through `upsell`, the plan-ladder answers of `app.serving.upsell`; through
+`profiles` and `segments`, the customer profiles and segment overview).
 
 Every request does O(items) numpy work at most: one blended score vector, one mask,
 one partial sort. Python only loops over the suggestions being returned.
@@ -17,7 +18,9 @@ from app.serving.filters import CatalogFacts, Filters
 from app.serving.live import LivePurchases
 from app.serving.offers import OfferPolicy, Offers
 from app.serving.premium import PremiumOffers
+from app.serving.profile import Profiles
 from app.serving.reasons import DAY, Reasons, iso
+from app.serving.segments import overview
 from app.serving.upsell import UpsellAnswers
 from app.training.train import Model
 from models.premium import Band, unit_rows
@@ -61,6 +64,8 @@ class Recommender:
         engine, vocab = model.engine, model.vocab
         self.engine, self.vocab = engine, vocab
         self.customer_index = {c: i for i, c in enumerate(vocab.customer_ids)}
+        self.segments = overview(model.segments, self.version)
+        self.profiles = Profiles(model.segments, self.customer_index, self.upsell, self.version)
         item_index = {c: i for i, c in enumerate(vocab.item_ids)}
         self.facts = CatalogFacts(
             item_index=item_index,

@@ -114,6 +114,11 @@ class UpsellAnswers:
             "usage": self._usage(sub) if sub else [],
         }
 
+    def subscription(self, live: LiveState) -> Answer:
+        """The live subscription as a profile shows it: plan, status, dates, usage."""
+        started = iso(live.subscriber.started)
+        return {**self._current(live), "started_at": started, "usage": self._usage(live.subscriber)}
+
     def plan_answer(self, plan: int, annual: bool) -> Answer:
         ladder, plans = self.model.ladder, self.plans
         annual_price = float(self.model.annual[plan])

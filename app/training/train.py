@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from app.training.data import Snapshot, Vocab, load_snapshot
 from app.training.evaluation import engine_scorer
 from app.training.saas import Plans, load_saas
+from app.training.segments import fit_segments
 from models import artifact
 from models.campaigns import Prospects, upgrade_prospects
 from models.engine import Engine as Fitted
@@ -27,11 +28,13 @@ from models.engine import Params, fit_engine
 from models.evaluate import evaluate, split
 from models.history import NO_CUSTOMER
 from models.ladder import MAX_PRICE_MULTIPLE
+from models.segments import Segments
 from models.upgrades import snapshot
 from models.upsell import UpsellModel, fit_upsell
 
-# 2: item kinds, pack sizes and currencies; 3: the upsell engine; 4: upgrade prospects
-FORMAT = "nextbest/4"
+# 2: item kinds, pack sizes and currencies; 3: the upsell engine; 4: upgrade prospects;
+# 5: RFM segments
+FORMAT = "nextbest/5"
 
 
 class NothingToLearn(ValueError):
@@ -40,13 +43,14 @@ class NothingToLearn(ValueError):
 
 @dataclass(frozen=True)
 class Model:
-    """What an artifact holds: both engines and the vocabularies to serve them."""
+    """What an artifact holds: both engines, the segments and the vocabularies to serve them."""
 
     engine: Fitted  # cross-sell
     vocab: Vocab
     upsell: UpsellModel
     plans: Plans
     prospects: Prospects  # upgrade campaign candidates at training time (vocab customers)
+    segments: Segments  # by customer index, as vocab.customer_ids
 
 
 @dataclass(frozen=True)
@@ -81,13 +85,17 @@ def train(
         fitted = fit(snapshot, params)
     with _step(timings, "upsell"):
         upsell, plans, prospects = fit_plan_ladder(engine, snapshot.vocab.customer_ids)
+    with _step(timings, "segments"):
+        segments = fit_segments(engine, snapshot.vocab, newest_sale(snapshot))
     manifest = describe(snapshot, params)
     manifest["upsell"] = describe_upsell(upsell)
+    manifest["segments"] = describe_segments(segments)
     if holdout_days > 0:
         with _step(timings, "holdout"):
             manifest["metrics"] = holdout_metrics(snapshot, params, holdout_days)
     with _step(timings, "save"):
-        path = save(model_dir, Model(fitted, snapshot.vocab, upsell, plans, prospects), manifest)
+        model = Model(fitted, snapshot.vocab, upsell, plans, prospects, segments)
+        path = save(model_dir, model, manifest)
     timings["total"] = time.perf_counter() - start
     return TrainResult(path, artifact.read_manifest(path), timings)
 
@@ -144,6 +152,24 @@ def describe_upsell(model: UpsellModel) -> dict[str, Any]:
         "training_rows": model.training_rows,
         "training_upgrades": model.training_upgrades,
         "odds_ratios": model.propensity.odds_ratios() if learned else {},
+    }
+
+
+def newest_sale(snapshot: Snapshot) -> int:
+    """Epoch seconds of the newest sale line of a known customer: "now" for the segments.
+
+    The history's own end, not the clock: a database loaded from an old export still
+    has recent and lapsed customers relative to its last day.
+    """
+    history = snapshot.history
+    return int(history.time[history.customer != NO_CUSTOMER].max())
+
+
+def describe_segments(segments: Segments) -> dict[str, Any]:
+    """The manifest's account of the segments: as of when, and how many in each."""
+    return {
+        "as_of": datetime.fromtimestamp(segments.as_of, UTC).isoformat(),
+        "counts": segments.counts(),
     }
 
 

@@ -97,6 +97,7 @@ def test_demo_imports_into_its_own_sqlite_trains_and_prints_requests(
     assert all(line.endswith(" new, 0 rejected)") for line in imported), imported
     assert "curl -s 'http://127.0.0.1:8123/healthz'" in result.output
     assert "/cross-sell?limit=5'" in result.output and "trained model" in result.output
+    assert "/profile'" in result.output and "/v1/segments'" in result.output
     (model,) = (tmp_path / "nextbest-demo" / "models").iterdir()
     assert (model / "manifest.json").is_file()
     with sqlite3.connect(tmp_path / "nextbest-demo" / "nextbest.db") as conn:
@@ -133,6 +134,10 @@ def test_train_writes_an_artifact_and_evaluate_prints_the_table(
     assert manifest["parameters"]["factors"] == 64
     assert manifest["metrics"]["holdout_days"] == 60 and manifest["metrics"]["customers"] > 10
     assert 0 < manifest["metrics"]["NDCG@10"] < 1 and "NDCG@10" in output
+    segments = manifest["segments"]  # as of the newest sale, not of the clock
+    assert "2026-02-20" < segments["as_of"] < "2026-03-01"
+    assert sum(segments["counts"].values()) == manifest["data"]["customers"]
+    assert segments["counts"]["champions"] > 0 and "segments as of 2026-02-" in output
     code, output = nextbest(database_url, "evaluate", "--cutoff", "2026-01-01", "--json")
     assert code == 0, output
     report = json.loads(output)

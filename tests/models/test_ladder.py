@@ -97,3 +97,15 @@ def test_projection_follows_growth_and_never_shrinks() -> None:
     assert projected[0, 1] == 10.0  # shrinking usage stays flat
     assert projected[0, 2] == 4.0  # no earlier reading: flat
     assert np.isnan(projected[0, 3])  # no reading now: unknown
+
+
+def test_a_catalog_without_plans_has_no_targets() -> None:
+    empty = Ladder(
+        ladder=np.zeros(0, dtype=np.int32),
+        rank=np.zeros(0, dtype=np.int32),
+        monthly=np.zeros(0),
+        limits=np.zeros((0, 0)),
+        metrics=[],
+    )
+    target, why = target_plans(empty, np.array([-1, -1]), np.zeros((2, 0)))
+    assert target.tolist() == [-1, -1] and why.tolist() == [NO_PLAN, NO_PLAN]
