@@ -1,0 +1,27 @@
+"""Segments for group_by=segment: the model's codes as names, or a 422 saying why not."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from app.db.engine import make_engine
+from app.errors import InvalidInput
+from app.reporting.segments import model_segments
+from app.serving.registry import Registry
+
+
+def test_a_model_with_segments_names_each_of_its_customers(tmp_path: Path) -> None:
+    """Laid out as models.segments.Segments: one code per customer of the model."""
+    registry = Registry(tmp_path, make_engine("sqlite://"))  # never read
+    segments = SimpleNamespace(segment=np.array([1, 0, 1], dtype=np.int8), names=["new", "loyal"])
+    vocab = SimpleNamespace(customer_ids=["ada", "ben", "cai"])
+    registry.current = SimpleNamespace(model=SimpleNamespace(segments=segments, vocab=vocab))  # type: ignore[assignment]
+    assert model_segments(registry) == {"ada": "loyal", "ben": "new", "cai": "loyal"}
+
+
+def test_without_a_model_the_answer_says_what_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="no model is loaded yet") as raised:
+        model_segments(Registry(tmp_path, make_engine("sqlite://")))
+    assert raised.value.details[0].field == "query.group_by"
