@@ -21,7 +21,10 @@ def test_a_model_with_segments_names_each_of_its_customers(tmp_path: Path) -> No
     assert model_segments(registry) == {"ada": "loyal", "ben": "new", "cai": "loyal"}
 
 
-def test_without_a_model_the_answer_says_what_is_missing(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="no model is loaded yet") as raised:
-        model_segments(Registry(tmp_path, make_engine("sqlite://")))
+def test_a_model_without_segments_is_a_422_naming_group_by(tmp_path: Path) -> None:
+    registry = Registry(tmp_path, make_engine("sqlite://"))
+    registry.current = SimpleNamespace(model=SimpleNamespace())  # type: ignore[assignment]
+    with pytest.raises(InvalidInput, match="the loaded model has none") as raised:
+        model_segments(registry)
     assert raised.value.details[0].field == "query.group_by"
+    assert "segments need a model trained with them" in raised.value.message
