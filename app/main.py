@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,10 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 import app as package
 from app import errors
-from app.api import campaigns, health, ingest, offers, profile, recommend, upsell
+from app.api import campaigns, health, ingest, kpis, offers, profile, recommend, upsell
 from app.api.answers import CrossSellAnswer, OffersAnswer, UpsellAnswer
 from app.db.engine import make_engine
 from app.errors import ErrorResponse
+from app.reporting.segments import model_segments
 from app.serving.offers import OfferPolicy
 from app.serving.registry import Refresher, Registry
 from app.settings import Settings, get_settings
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bundle_discount=settings.bundle_discount,
     )
     app.state.registry = Registry(settings.model_dir, app.state.engine, band, policy, offer_policy)
+    app.state.segments = partial(model_segments, app.state.registry)  # for group_by=segment
     errors.install(app)
     for plain in PLAIN_ROUTES:  # the hottest routes first
         app.router.routes.insert(0, plain.route())
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(profile.router)
     app.include_router(health.router)
     app.include_router(ingest.router)
+    app.include_router(kpis.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -1,0 +1,44 @@
+"""Customer segments for `GET /v1/kpis?group_by=segment`, from the model being served.
+
+Why from the model and not computed per request: a segment is a fact about a customer
+as of training (RFM over the year before it), the same one the offers were chosen
+with; recomputing it for a report would mix segments of different dates. The app
+holds a function returning the mapping (`app.state.segments`), so the report does not
+care where segments come from, and a test can hand it any mapping.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.errors import ErrorDetail, InvalidInput
+from app.serving.registry import Registry
+
+
+class SegmentCodes(Protocol):
+    """What a model's `segments` holds: a code per customer and the names they index."""
+
+    segment: np.ndarray
+    names: list[str]
+
+
+def model_segments(registry: Registry) -> Mapping[str, str]:
+    """Customer id -> segment name from the current model; 422 when it has none."""
+    current = registry.current
+    found: Any = getattr(current.model, "segments", None) if current is not None else None
+    if current is None or found is None:
+        message = (
+            "group_by=segment: segments need a model trained with them; "
+            + ("no model is loaded yet" if current is None else "the loaded model has none")
+            + " (group_by=kind or channel work without)"
+        )
+        raise InvalidInput(message, [ErrorDetail(field="query.group_by", message=message)])
+    return labels(current.model.vocab.customer_ids, found)
+
+
+def labels(customer_ids: Sequence[str], segments: SegmentCodes) -> dict[str, str]:
+    """Customer id -> name, with the codes in the order of the model's customers."""
+    names = list(segments.names)
+    codes = np.asarray(segments.segment).tolist()
+    return {c: names[k] for c, k in zip(customer_ids, codes, strict=True)}
