@@ -322,6 +322,7 @@ def demo(
     ] = True,
 ) -> None:
     """Generate data, import it into SQLite, train, and serve the API on localhost."""
+    from app.auth.keys import create_key
     from app.demo.generate import generate
     from app.training.train import train as run_training
 
@@ -342,14 +343,18 @@ def demo(
         typer.echo(
             f"  trained model {result.manifest['version']} in {result.timings['total']:.1f} s"
         )
+        _, key = create_key(engine, {"admin"}, "demo")
+    typer.echo(f"\nAPI key for the demo (admin scope; `nextbest keys create` makes more):\n  {key}")
+    auth = f"-H 'Authorization: Bearer {key}' "
     base = f"http://127.0.0.1:{port}"
     camera = _first_camera(files["items"], files["purchases"])
     paths = _demo_requests(
         files["purchases"], camera, files["subscriptions"], files["usage"], files["plans"]
     )
-    typer.echo("\n".join(["", "Try:", *(f"  curl -s '{base}{path}'" for path in paths), ""]))
+    typer.echo("\n".join(["", "Try:", *(f"  curl -s {auth}'{base}{path}'" for path in paths), ""]))
     typer.echo(
-        f"  curl -s -X POST {base}/v1/baskets/recommendations -H 'content-type: application/json' "
+        f"  curl -s -X POST {base}/v1/baskets/recommendations {auth}"
+        "-H 'content-type: application/json' "
         f"""-d '{{"items": ["{camera}"], "limit": 3}}'\n"""
     )
     if serve_after:
@@ -412,6 +417,60 @@ def _first_camera(items: Path, purchases: Path) -> str:
     with purchases.open(encoding="utf-8") as f:
         sold = Counter(r["item_id"] for r in csv.DictReader(f) if r["item_id"] in cameras)
     return sold.most_common(1)[0][0] if sold else min(cameras)
+
+
+keys_cli = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+
+
+class Scope(StrEnum):
+    """What a key may do: read (recommendations, reports), write (ingestion, events),
+    admin (training, models, erasure, exports; includes the others)."""
+
+    read = "read"
+    write = "write"
+    admin = "admin"
+
+
+@keys_cli.command("create")
+def keys_create(
+    scope: Annotated[list[Scope], typer.Option(help="Repeat for several scopes")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key")] = "",
+) -> None:
+    """Create a key; it is printed once and stored only as a hash."""
+    from app.auth.keys import create_key
+
+    with _database() as engine:
+        key, text = create_key(engine, {s.value for s in scope}, name or "unnamed")
+    typer.echo(text)
+    typer.echo(
+        f"key {key.key_id} ({', '.join(sorted(key.scopes))}): keep it now, it is not shown again",
+        err=True,
+    )
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Every key with its scopes (never the secret)."""
+    from app.auth.keys import list_keys
+
+    with _database() as engine:
+        for key in list_keys(engine):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "live"
+            scopes = ",".join(sorted(key.scopes))
+            typer.echo(f"{key.key_id}  {scopes:<16} {state:<18} {key.name}")
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (nb_<id>_...)")]) -> None:
+    """Revoke a key; servers stop accepting it within 10 seconds."""
+    from app.auth.keys import revoke_key
+
+    with _database() as engine:
+        if not revoke_key(engine, key_id):
+            typer.echo(f"error: no live key {key_id!r}", err=True)
+            raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
 
 
 @cli.command()

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         default=0.1, ge=0.0, lt=1.0, description="Suggested discount on a bundle's total price."
     )
 
+    key_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a worker trusts an API key it checked; a revocation takes "
+        "effect within this long.",
+    )
+
     @model_validator(mode="after")
     def _band_is_a_range(self) -> Self:
         if self.premium_max_ratio < self.premium_min_ratio:

@@ -31,6 +31,7 @@ from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
 from app.main import create_app
 from app.settings import Settings
+from bench.serving import bench_key
 
 CHANNELS = ["email", "web", "in_app"]
 EVENTS = ["impression", "impression", "impression", "click", "accept", "dismiss"]
@@ -84,6 +85,7 @@ def measure(label: str, url: str, now: datetime) -> tuple[list[str], list[Any]]:
     lines, answers = [], []
     settings = Settings(database_url=url, refresh_seconds=0, model_dir=Path(tempfile.mkdtemp()))
     with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {bench_key(url)}"
         for days in (30, 180):
             for group_by in ("", "kind"):
                 params = {"from": (now - timedelta(days=days)).isoformat(), "to": now.isoformat()}

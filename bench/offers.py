@@ -28,7 +28,7 @@ import httpx
 from app.db.bulk import insert_columns
 from app.db.engine import make_engine
 from app.db.tables import offer_event
-from bench.serving import server, wrk
+from bench.serving import bench_key, server, wrk
 from bench.upsell import LUA, build, nextbest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,10 +74,11 @@ def write_events(url: str, customers: int, share: float = 1 / 3) -> int:
     return len(columns["event_id"])
 
 
-def kinds(port: int, ids: list[str], n: int = 1000) -> collections.Counter[str]:
+def kinds(port: int, ids: list[str], key: str, n: int = 1000) -> collections.Counter[str]:
     """Offer kinds in the answers for a sample of customers (the mix the load exercised)."""
     counts: collections.Counter[str] = collections.Counter()
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
         for customer in random.Random(0).sample(ids, min(n, len(ids))):
             answer = client.get(f"/v1/customers/{customer}/offers").json()
             counts.update(o["kind"] for o in answer["offers"])
@@ -109,15 +110,16 @@ def main() -> None:
     ids = [f"C{n:06d}" for n in range(1, args.customers + 1)]
     (work / "ids.txt").write_text("\n".join(ids) + "\n")
     lua = f'IDS = "{work / "ids.txt"}"\n{LUA}'
+    key = bench_key(env["NEXTBEST_DATABASE_URL"])
     results, mix = {}, collections.Counter[str]()
     for workers in sorted({1, args.workers}):
         print(f"serving, {workers} worker(s) ...", flush=True)
         command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
         with server([*command, "--workers", str(workers)], "http://127.0.0.1:8000/healthz", env):
             if not mix:
-                mix = kinds(8000, ids)
+                mix = kinds(8000, ids, key)
             results[workers] = wrk(
-                8000, "/v1/customers/%s/offers", len(ids), args.duration, args.connections, lua
+                8000, "/v1/customers/%s/offers", len(ids), args.duration, args.connections, lua, key
             )
     print(
         f"\n{args.customers:,} customers; {os.cpu_count()} cores; wrk -t1 "

@@ -35,6 +35,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import httpx
 import numpy as np
 
+from app.auth.keys import create_key
 from app.db.bulk import insert_columns
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
@@ -182,7 +183,13 @@ def server(command: list[str], url: str, env: dict[str, str]) -> Iterator[None]:
 
 
 def wrk(
-    port: int, path: str, customers: int, duration: int, connections: int, lua: str = LUA
+    port: int,
+    path: str,
+    customers: int,
+    duration: int,
+    connections: int,
+    lua: str = LUA,
+    key: str | None = None,
 ) -> dict[str, float]:
     """Requests/s and latency percentiles (ms) from wrk, after a 5 s warm-up.
 
@@ -192,6 +199,8 @@ def wrk(
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(f'PATH = "{path}"\nCUSTOMERS = {customers}\n{lua}')
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", script.name]
+    if key:  # NextBest's routes need an API key
+        base += ["-H", f"Authorization: Bearer {key}"]
     subprocess.run([*base, "-d5s", f"http://127.0.0.1:{port}"], capture_output=True, check=True)
     out = subprocess.run(
         [*base, f"-d{duration}s", f"http://127.0.0.1:{port}"],
@@ -207,6 +216,15 @@ def wrk(
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     result["errors"] = float(errors.group(1)) if errors else 0.0
     return result
+
+
+def bench_key(url: str) -> str:
+    """A read key in the benchmark's database (every /v1 route needs one)."""
+    engine = make_engine(url)
+    try:
+        return create_key(engine, {"read"}, "benchmark")[1]
+    finally:
+        engine.dispose()
 
 
 def main() -> None:
@@ -242,6 +260,7 @@ def main() -> None:
         fit_ours = time_implicit_fit(args.customers, args.items, args.lines, Params().iterations)
     results = {}
     env = {"NEXTBEST_DATABASE_URL": url, "NEXTBEST_MODEL_DIR": str(work / "models")}
+    key = bench_key(url)
     for workers in sorted({1, args.workers}):
         print(f"serving NextBest, {workers} worker(s) ...", flush=True)
         command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
@@ -252,6 +271,7 @@ def main() -> None:
                 args.customers,
                 args.duration,
                 args.connections,
+                key=key,
             )
     print("serving the naive server ...", flush=True)
     naive = [sys.executable, str(args.naive), "--synthetic", size, "--port", "8001"]

@@ -29,7 +29,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import httpx
 
 from app.cli import IMPORT_ORDER
-from bench.serving import server, wrk
+from bench.serving import bench_key, server, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 1)
@@ -76,10 +76,11 @@ def subscribers(work: Path) -> list[str]:
         return sorted({r["customer_id"] for r in csv.DictReader(f) if r["status"] != "cancelled"})
 
 
-def decisions(port: int, ids: list[str], n: int = 2000) -> collections.Counter[str]:
+def decisions(port: int, ids: list[str], key: str, n: int = 2000) -> collections.Counter[str]:
     """What the route answers for a sample of subscribers (the mix the load exercised)."""
     counts: collections.Counter[str] = collections.Counter()
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
         for customer in random.Random(0).sample(ids, min(n, len(ids))):
             answer = client.get(f"/v1/customers/{customer}/upsell").json()
             counts[
@@ -112,15 +113,16 @@ def main() -> None:
     ids = subscribers(work)
     (work / "ids.txt").write_text("\n".join(ids) + "\n")
     lua = f'IDS = "{work / "ids.txt"}"\n{LUA}'
+    key = bench_key(env["NEXTBEST_DATABASE_URL"])
     results, mix = {}, collections.Counter[str]()
     for workers in sorted({1, args.workers}):
         print(f"serving, {workers} worker(s) ...", flush=True)
         command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
         with server([*command, "--workers", str(workers)], "http://127.0.0.1:8000/healthz", env):
             if not mix:
-                mix = decisions(8000, ids)
+                mix = decisions(8000, ids, key)
             results[workers] = wrk(
-                8000, "/v1/customers/%s/upsell", len(ids), args.duration, args.connections, lua
+                8000, "/v1/customers/%s/upsell", len(ids), args.duration, args.connections, lua, key
             )
     print(
         f"\n{args.customers:,} customers, {len(ids):,} live subscribers; {os.cpu_count()} "

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+from app.api.contract import served_routes
 from app.main import create_app
 from app.settings import Settings
 
@@ -36,10 +37,7 @@ def test_every_reference_resolves_and_every_route_is_documented() -> None:
     for name in set(re.findall(r'"#/components/schemas/([^"]+)"', text)):
         assert name in spec["components"]["schemas"], name
     served = {
-        (path, method.lower())
-        for route in app.routes
-        for method in getattr(route, "methods", None) or ()
-        if (path := getattr(route, "path", "")).startswith("/v1/") and method != "HEAD"
+        (path, method.lower()) for method, path in served_routes(app) if path.startswith("/v1/")
     }
     documented = {(path, method) for path, ops in spec["paths"].items() for method in ops}
     assert served <= documented

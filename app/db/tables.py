@@ -214,6 +214,21 @@ offer_event = Table(
     **MYSQL_TABLE_OPTIONS,
 )
 
+# API keys: the secret is stored as its sha256 only; the key id is public (it names the
+# key in lists and logs), the secret part is shown once, when the key is created.
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_id", String(32), nullable=False, unique=True),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("scopes", String(64), nullable=False),  # comma-separated: read, write, admin
+    Column("name", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, server_default=func.now()),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    **MYSQL_TABLE_OPTIONS,
+)
+
 import_run = Table(
     "import_run",
     metadata,

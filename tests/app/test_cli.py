@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from app.auth.keys import KeyStore
 from app.cli import IMPORT_ORDER, cli
 from app.db import tables
 from app.db.engine import make_engine
@@ -95,7 +96,14 @@ def test_demo_imports_into_its_own_sqlite_trains_and_prints_requests(
     imported = [line for line in result.output.splitlines() if "imported" in line]
     assert len(imported) == len(IMPORT_ORDER)
     assert all(line.endswith(" new, 0 rejected)") for line in imported), imported
-    assert "curl -s 'http://127.0.0.1:8123/healthz'" in result.output
+    key = result.output.split("API key for the demo", 1)[1].splitlines()[1].strip()
+    assert f"curl -s -H 'Authorization: Bearer {key}' 'http://127.0.0.1:8123/healthz'" in (
+        result.output
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'nextbest-demo' / 'nextbest.db'}")
+    found = KeyStore(engine).check(key)
+    engine.dispose()
+    assert found is not None and found.allows("admin")
     assert "/cross-sell?limit=5'" in result.output and "trained model" in result.output
     assert "/profile'" in result.output and "/v1/segments'" in result.output
     (model,) = (tmp_path / "nextbest-demo" / "models").iterdir()

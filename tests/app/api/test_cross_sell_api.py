@@ -19,9 +19,10 @@ from app.demo.generate import generate
 from app.ingest.importer import import_records, run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
-from app.main import create_app
 from app.settings import Settings
 from app.training.train import train
+
+from .conftest import keyed_client
 
 NOW = datetime.now(UTC)
 
@@ -83,7 +84,7 @@ def trained_client(database_url: str, directory: Path, customers: int) -> Iterat
     settings = Settings(
         database_url=database_url, model_dir=directory / "models", refresh_seconds=0
     )
-    with TestClient(create_app(settings)) as client:
+    with keyed_client(settings) as client:
         yield client
 
 
@@ -277,7 +278,7 @@ def test_an_empty_basket_is_refused(served: tuple[TestClient, str]) -> None:
 
 def test_without_a_trained_model_the_answer_is_503(database_url: str, tmp_path: Path) -> None:
     settings = Settings(database_url=database_url, model_dir=tmp_path, refresh_seconds=0)
-    with TestClient(create_app(settings)) as client:
+    with keyed_client(settings) as client:
         response = client.get("/v1/customers/C1/cross-sell")
     assert response.status_code == 503
     assert "nextbest train" in response.json()["error"]["message"]

@@ -15,9 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.kpis import KpiAnswer
-from app.main import create_app
 from app.settings import Settings
 from models.holdout import in_holdout
+
+from .conftest import keyed_client
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(days=30)
@@ -198,7 +199,7 @@ def test_by_segment_each_segment_against_its_own_holdout(client: TestClient) -> 
 
 def test_group_by_segment_needs_a_model_with_segments(database_url: str, tmp_path: Path) -> None:
     settings = Settings(database_url=database_url, model_dir=tmp_path, refresh_seconds=0)
-    with TestClient(create_app(settings)) as client:  # an empty model directory: no model
+    with keyed_client(settings) as client:  # an empty model directory: no model
         response = client.get("/v1/kpis", params={"group_by": "segment"})
         assert client.get("/v1/kpis", params={"group_by": "kind"}).status_code == 200
     assert response.status_code == 422

@@ -18,10 +18,10 @@ from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.ingest.importer import import_records
 from app.ingest.targets import TARGETS
-from app.main import create_app
 from app.settings import Settings
 from app.training.train import train
 
+from .conftest import keyed_client
 from .test_cross_sell_api import load_demo, sale
 
 TIERS = {"basic": 0, "standard": 1, "premium": 2}
@@ -52,7 +52,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     train(engine, directory / "models")
     engine.dispose()
     settings = Settings(database_url=url, model_dir=directory / "models", refresh_seconds=0)
-    with TestClient(create_app(settings)) as client:
+    with keyed_client(settings) as client:
         yield client, url
 
 
@@ -145,7 +145,7 @@ def test_the_band_is_configured_by_the_settings(shop: tuple[TestClient, str]) ->
         premium_max_ratio=2.3,
     )
     found = 0
-    with TestClient(create_app(settings)) as narrow:
+    with keyed_client(settings) as narrow:
         for item_id in basic_items(facts, 1):
             price = facts[item_id]["price"]
             for offer in premium(narrow, item_id, limit=100)["items"]:

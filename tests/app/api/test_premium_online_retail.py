@@ -11,10 +11,11 @@ from sqlalchemy import text
 
 from app.api.answers import RelatedAnswer
 from app.db.engine import make_engine
-from app.main import create_app
 from app.settings import Settings
 from app.training.data import load_snapshot
 from app.training.train import train
+
+from .conftest import keyed_client
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +29,7 @@ def retail(
     train(engine, models)
     engine.dispose()
     settings = Settings(database_url=online_retail_url, model_dir=Path(models), refresh_seconds=0)
-    with TestClient(create_app(settings)) as client:
+    with keyed_client(settings) as client:
         yield client
 
 

@@ -19,10 +19,11 @@ from app.demo.generate import generate
 from app.ingest.importer import import_records, run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
-from app.main import create_app
 from app.settings import Settings
 from app.training.train import artifacts, train
 from models.segments import NAMES
+
+from .conftest import keyed_client
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -115,7 +116,7 @@ def client_for(database_url: str, directory: Path) -> TestClient:
     settings = Settings(
         database_url=database_url, model_dir=directory / "models", refresh_seconds=0
     )
-    return TestClient(create_app(settings))
+    return keyed_client(settings)
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +298,7 @@ def test_a_database_that_cannot_be_read_is_503_not_500(trained: Path, tmp_path: 
     url = f"sqlite:///{tmp_path / 'copy.db'}"
     shutil.copy(trained / "crm.db", tmp_path / "copy.db")
     settings = Settings(database_url=url, model_dir=trained / "models", refresh_seconds=0)
-    with TestClient(create_app(settings)) as client:
+    with keyed_client(settings) as client:
         assert profile(client, "subscriber")["open_tickets"]
         engine = make_engine(url)
         with engine.begin() as conn:  # the ticket table goes away under the running server

@@ -18,9 +18,10 @@ from app.demo.generate import generate
 from app.ingest.importer import import_records, run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
-from app.main import create_app
 from app.settings import Settings
 from app.training.train import train
+
+from .conftest import keyed_client
 
 NOW = datetime.now(UTC)
 
@@ -91,7 +92,7 @@ def client_for(database_url: str, directory: Path) -> TestClient:
     settings = Settings(
         database_url=database_url, model_dir=directory / "models", refresh_seconds=0
     )
-    return TestClient(create_app(settings))
+    return keyed_client(settings)
 
 
 @pytest.fixture(scope="module")
