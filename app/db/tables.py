@@ -229,6 +229,39 @@ api_key = Table(
     **MYSQL_TABLE_OPTIONS,
 )
 
+MODEL_STATUSES = ("candidate", "active", "retired", "rejected")
+
+# Every trained model: where its artifact is, its offline metric, and whether it serves.
+# Exactly one row is `active`; servers poll for it and swap to it (app.serving.registry).
+model_version = Table(
+    "model_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", String(64), nullable=False, unique=True),
+    Column("path", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("metric", String(32), nullable=True),  # the metric activation compared on
+    Column("metric_value", money(), nullable=True),
+    Column("metrics", JSON, nullable=False),
+    Column("training_seconds", money(), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("activated_at", UTCDateTime, nullable=True),
+    Column("note", Text, nullable=True),  # why it was rejected, or forced
+    CheckConstraint(_in("status", MODEL_STATUSES), name="status"),
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Customers erased on request, as a hash of their id only: enough to keep them out of
+# answers until the next model, and to refuse re-imports, without keeping the id.
+erased_customer = Table(
+    "erased_customer",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_sha256", String(64), nullable=False, unique=True),
+    Column("erased_at", UTCDateTime, nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+
 import_run = Table(
     "import_run",
     metadata,
