@@ -4,8 +4,7 @@ import csv
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
@@ -18,8 +17,7 @@ import typer
 from sqlalchemy import Engine, select
 
 from app.db import tables
-from app.db.engine import make_engine
-from app.db.migrate import upgrade
+from app.db.migrate import migrated
 from app.ingest.importer import Source, run_import
 from app.ingest.online_retail import import_online_retail
 from app.ingest.report import ImportReport, summary
@@ -68,16 +66,9 @@ def main_options(
         get_settings.cache_clear()
 
 
-@contextmanager
-def _database() -> Iterator[Engine]:
+def _database() -> AbstractContextManager[Engine]:
     """The configured database, migrated to the newest schema; closed afterwards."""
-    url = get_settings().database_url
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    return migrated(get_settings().database_url)
 
 
 @cli.command("init-db")
@@ -177,18 +168,24 @@ def train(
         int,
         typer.Option(min=0, help="Also score a fit without the last N days; metrics to manifest"),
     ] = 0,
+    force: Annotated[
+        bool, typer.Option("--force", help="Activate even if worse than the active model")
+    ] = False,
 ) -> None:
-    """Train the cross-sell and upsell engines on the database; save a new model artifact."""
-    from app.training.train import NothingToLearn
+    """Train the cross-sell and upsell engines on the database; save and register a new
+    model version, active unless it is worse than the active one (see `nextbest models`)."""
+    from app.training.train import Activation, NothingToLearn
     from app.training.train import train as run_training
     from models.engine import Params
     from models.segments import NAMES
 
     params = Params(weighting=weighting.value)
+    settings = get_settings()
+    activation = Activation(settings.model_metric, settings.model_tolerance, force)
     with _database() as engine:
         try:
             result = run_training(
-                engine, model_dir or get_settings().model_dir, params, holdout_days
+                engine, model_dir or settings.model_dir, params, holdout_days, activation
             )
         except NothingToLearn as exc:
             typer.echo(f"error: {exc}", err=True)
@@ -220,6 +217,8 @@ def train(
             + ", ".join(f"{k} {metrics[k]:.4f}" for k in ("HR@10", "NDCG@10", "coverage"))
         )
     typer.echo(f"model {result.manifest['version']} saved to {result.path} ({steps})")
+    version = result.version
+    typer.echo(f"{version.status}: {version.note}")
 
 
 @cli.command()
@@ -419,60 +418,6 @@ def _first_camera(items: Path, purchases: Path) -> str:
     return sold.most_common(1)[0][0] if sold else min(cameras)
 
 
-keys_cli = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
-cli.add_typer(keys_cli, name="keys")
-
-
-class Scope(StrEnum):
-    """What a key may do: read (recommendations, reports), write (ingestion, events),
-    admin (training, models, erasure, exports; includes the others)."""
-
-    read = "read"
-    write = "write"
-    admin = "admin"
-
-
-@keys_cli.command("create")
-def keys_create(
-    scope: Annotated[list[Scope], typer.Option(help="Repeat for several scopes")],
-    name: Annotated[str, typer.Option(help="Who or what uses the key")] = "",
-) -> None:
-    """Create a key; it is printed once and stored only as a hash."""
-    from app.auth.keys import create_key
-
-    with _database() as engine:
-        key, text = create_key(engine, {s.value for s in scope}, name or "unnamed")
-    typer.echo(text)
-    typer.echo(
-        f"key {key.key_id} ({', '.join(sorted(key.scopes))}): keep it now, it is not shown again",
-        err=True,
-    )
-
-
-@keys_cli.command("list")
-def keys_list() -> None:
-    """Every key with its scopes (never the secret)."""
-    from app.auth.keys import list_keys
-
-    with _database() as engine:
-        for key in list_keys(engine):
-            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "live"
-            scopes = ",".join(sorted(key.scopes))
-            typer.echo(f"{key.key_id}  {scopes:<16} {state:<18} {key.name}")
-
-
-@keys_cli.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (nb_<id>_...)")]) -> None:
-    """Revoke a key; servers stop accepting it within 10 seconds."""
-    from app.auth.keys import revoke_key
-
-    with _database() as engine:
-        if not revoke_key(engine, key_id):
-            typer.echo(f"error: no live key {key_id!r}", err=True)
-            raise typer.Exit(1)
-    typer.echo(f"revoked {key_id}")
-
-
 @cli.command()
 def openapi() -> None:
     """Print the OpenAPI contract (the committed copy is openapi/openapi.json)."""
@@ -494,6 +439,17 @@ def serve(
     from app.server import serve as run_server
 
     run_server(host, port, workers, access_log)
+
+
+def _admin() -> None:
+    """The keys and models sub-commands (app.admin_cli), registered on first use."""
+    from app.admin_cli import keys_cli, models_cli
+
+    cli.add_typer(keys_cli, name="keys")
+    cli.add_typer(models_cli, name="models")
+
+
+_admin()
 
 
 def main() -> None:

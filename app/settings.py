@@ -87,6 +87,16 @@ class Settings(BaseSettings):
         default=0.1, ge=0.0, lt=1.0, description="Suggested discount on a bundle's total price."
     )
 
+    model_metric: str = Field(
+        default="NDCG@10",
+        description="The holdout metric a new model must not be worse on to become active.",
+    )
+    model_tolerance: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=1.0,
+        description="How much worse (relative) a new model may be and still be activated.",
+    )
     key_cache_seconds: float = Field(
         default=10.0,
         ge=0,

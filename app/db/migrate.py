@@ -1,5 +1,7 @@
 """Run Alembic migrations from code, for `nextbest init-db`, the demo and the tests."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -7,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 import app
 
@@ -48,3 +50,16 @@ def schema_revision(conn: Connection) -> tuple[str | None, str | None]:
 def head_revision() -> str | None:
     """The newest migration this code knows."""
     return ScriptDirectory(str(migrations_dir())).get_current_head()
+
+
+@contextmanager
+def migrated(database_url: str) -> Iterator[Engine]:
+    """An engine on `database_url` with the schema at the newest revision; disposed after."""
+    from app.db.engine import make_engine
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -1,4 +1,5 @@
-"""The model registry: the newest artifact in memory, swapped when a newer one appears.
+"""The serving side of the model registry: the active version in memory, swapped when
+another one is activated (app.training.versions holds the table).
 
 Why a swap by reference: a request takes `registry.current` once and answers from
 that object, so a new model never mixes with the old one inside an answer, and no
@@ -11,12 +12,14 @@ import threading
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import Unavailable
 from app.serving.live import LivePurchases
 from app.serving.offers import OfferPolicy
 from app.serving.recommender import Recommender
-from app.training.train import artifacts, load
+from app.training import versions
+from app.training.train import artifacts, load, validate
 from models.artifact import ArtifactError
 from models.premium import Band
 from models.upsell import Policy
@@ -54,36 +57,63 @@ class Registry:
         return current
 
     def refresh(self) -> None:
-        """Load a newer artifact if there is one, then read purchases since training."""
+        """Load the active version if it is not the one serving, then read new purchases.
+
+        A database that cannot be read leaves everything as it is (the model keeps
+        serving; `live.poll` tries again next time): the caller logs and retries.
+        """
         with self.lock:
-            self._load_newer()
+            self._load_active()
             current = self.current
         if current is not None:
             while current.live.poll(self.engine):
                 pass
 
-    def _load_newer(self) -> None:
-        """Load the newest artifact that loads; one that failed is not tried again."""
+    def _load_active(self) -> None:
+        """Switch to the registry's active version; without any registered version, to
+        the newest artifact on disk (models trained before the registry existed)."""
+        try:
+            active = versions.active(self.engine)
+            registered = active is not None or bool(versions.listed(self.engine))
+        except SQLAlchemyError as exc:
+            log.warning("model registry unreadable, keeping the current model: %s", exc)
+            return
+        if active is not None:
+            self._switch(self.model_dir / active.version)
+        elif not registered:
+            self._load_newest()
+
+    def _load_newest(self) -> None:
+        """The newest artifact on disk that loads, if newer than the current one."""
         current = self.current.version if self.current else ""
         for path in artifacts(self.model_dir):
-            if path.name <= current:
+            if path.name <= current or self._switch(path):
                 return
-            if path.name in self.failed:
-                continue
-            try:
-                model, manifest = load(path)
-            except (ArtifactError, KeyError, ValueError, OSError) as exc:
-                log.error("cannot load model %s, trying an older one: %s", path, exc)
-                self.failed.add(path.name)
-                continue
-            live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
-            self.current = Recommender(
-                model, manifest, live, self.band, self.policy, self.offer_policy
-            )
-            gc.collect()
-            gc.freeze()  # the model's objects never die: keep them out of GC passes
-            log.info("serving model %s", manifest["version"])
-            return
+
+    def _switch(self, path: Path) -> bool:
+        """Load, check and swap to the artifact at `path`; True when it serves now.
+
+        The whole model is loaded and validated (sha256, format, shapes against the
+        vocabularies, finite factors) before the one reference changes, so a broken
+        artifact never serves; it is logged and not tried again.
+        """
+        if self.current is not None and self.current.version == path.name:
+            return True
+        if path.name in self.failed:
+            return False
+        try:
+            model, manifest = load(path)
+            validate(model)
+        except (ArtifactError, KeyError, ValueError, OSError) as exc:
+            log.error("cannot load model %s, keeping the current one: %s", path, exc)
+            self.failed.add(path.name)
+            return False
+        live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
+        self.current = Recommender(model, manifest, live, self.band, self.policy, self.offer_policy)
+        gc.collect()
+        gc.freeze()  # the model's objects never die: keep them out of GC passes
+        log.info("serving model %s", manifest["version"])
+        return True
 
 
 class Refresher:

@@ -21,6 +21,7 @@ from app.training.data import Snapshot, Vocab, load_snapshot
 from app.training.evaluation import engine_scorer
 from app.training.saas import Plans, load_saas
 from app.training.segments import fit_segments
+from app.training.versions import Version, register
 from models import artifact
 from models.campaigns import Prospects, upgrade_prospects
 from models.engine import Engine as Fitted
@@ -55,22 +56,38 @@ class Model:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Where the artifact went and how long each step took (seconds)."""
+    """Where the artifact went, how long each step took (seconds), and its registry row."""
 
     path: Path
     manifest: dict[str, Any]
     timings: dict[str, float]
+    version: Version
+
+
+@dataclass(frozen=True)
+class Activation:
+    """How a new version may become active (app.training.versions)."""
+
+    metric: str = "NDCG@10"
+    tolerance: float = 0.0
+    force: bool = False
 
 
 def train(
-    engine: Engine, model_dir: Path, params: Params | None = None, holdout_days: int = 0
+    engine: Engine,
+    model_dir: Path,
+    params: Params | None = None,
+    holdout_days: int = 0,
+    activation: Activation | None = None,
 ) -> TrainResult:
-    """Read, fit and save; returns the new artifact's directory and manifest.
+    """Read, fit, save and register; returns the artifact's directory, manifest and row.
 
     With `holdout_days`, the engine is first fitted without the last days of history
-    and scored on them; the metrics go into the manifest. That costs a second fit, so
-    it is a choice, not the default.
+    and scored on them; the metrics go into the manifest, and activation compares them
+    with the active version's. That costs a second fit, so it is a choice, not the
+    default.
     """
+    activation = activation or Activation()
     params = params or Params()
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -97,7 +114,9 @@ def train(
         model = Model(fitted, snapshot.vocab, upsell, plans, prospects, segments)
         path = save(model_dir, model, manifest)
     timings["total"] = time.perf_counter() - start
-    return TrainResult(path, artifact.read_manifest(path), timings)
+    a = activation
+    row = register(engine, path, manifest, timings["total"], a.metric, a.tolerance, a.force)
+    return TrainResult(path, artifact.read_manifest(path), timings, row)
 
 
 @contextmanager
@@ -212,6 +231,35 @@ def load(path: Path) -> tuple[Model, dict[str, Any]]:
     if manifest.get("format") != FORMAT:
         raise artifact.ArtifactError(f"{path}: format {manifest.get('format')!r} is not {FORMAT}")
     return artifact.unpack(Model, arrays, manifest["scalars"]), manifest
+
+
+def validate(model: Model) -> None:
+    """Refuse a model whose arrays do not fit its vocabularies or hold NaN factors.
+
+    The sha256 proves the file is the one training wrote; this proves training wrote
+    something servable (a bug or a bad run can write NaN factors with a valid sha256).
+    """
+    vocab, cross_sell = model.vocab, model.engine.cross_sell
+    als, ease = cross_sell.als, cross_sell.ease
+    problems = []
+    if als.user_factors.shape[0] != len(vocab.customer_ids):
+        problems.append(
+            f"{als.user_factors.shape[0]} customer factors for {len(vocab.customer_ids)} customers"
+        )
+    if als.item_factors.shape[0] != len(vocab.item_ids):
+        problems.append(f"{als.item_factors.shape[0]} item factors for {len(vocab.item_ids)} items")
+    if ease.weights.shape != (len(ease.items), len(ease.items)):
+        problems.append(f"EASE weights {ease.weights.shape} for {len(ease.items)} items")
+    for name, values in (
+        ("customer factors", als.user_factors),
+        ("item factors", als.item_factors),
+        ("EASE weights", ease.weights),
+        ("upgrade propensity", model.upsell.propensity.coef),
+    ):
+        if not np.isfinite(values).all():
+            problems.append(f"{name} hold NaN or infinite values")
+    if problems:
+        raise artifact.ArtifactError("; ".join(problems))
 
 
 def artifacts(model_dir: Path) -> list[Path]:
