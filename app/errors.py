@@ -6,6 +6,9 @@
     ├── PayloadTooLarge     413   more rows or bytes than one request may carry
     └── Unavailable         503   a dependency (the database) is down; retry later
 
+A database error under a request (SQLAlchemy's OperationalError or InterfaceError: the
+server is down, unreachable, or a lock timed out) is a 503 with Retry-After as well.
+
 Every error response is ``{"error": {"code": ..., "message": ..., "details": [...]}}``.
 Client input never produces a 5xx: anything unexpected is logged and answered with
 500 ``internal_error``, which is a bug to fix, not a behaviour.
@@ -18,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("nextbest")
@@ -148,9 +152,17 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "internal error; it has been logged")
 
 
+async def _on_database(request: Request, exc: Exception) -> JSONResponse:
+    """The database failed under a request (down, unreachable, locked): retry later."""
+    log.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "unavailable", "the database cannot be reached now; retry shortly")
+
+
 def install(app: FastAPI) -> None:
     """Route every error through the one shape."""
     app.add_exception_handler(NextBestError, _on_nextbest)
+    app.add_exception_handler(OperationalError, _on_database)
+    app.add_exception_handler(InterfaceError, _on_database)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)

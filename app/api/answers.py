@@ -141,6 +141,7 @@ WhyNot = Literal[
     "low_loyalty",
     "no_need",
     "at_risk",
+    "unavailable",
 ]
 UpsellReasonKind = Literal[
     "usage",
@@ -237,6 +238,10 @@ class UpsellAnswer(BaseModel):
     at_risk: list[Literal["past_due", "usage_drop"]]
     usage: list[UsageLine]
     reasons: list[UpsellReason]
+    degraded: bool = Field(
+        description="true: the database could not be read, so nothing is suggested "
+        "(why_not is unavailable)"
+    )
 
 
 OfferKind = Literal[
@@ -325,7 +330,9 @@ class GuardrailState(BaseModel):
 
     cap: int
     window_days: float
-    shown_in_window: int = Field(description="Impressions reported in the window so far")
+    shown_in_window: int | None = Field(
+        description="Impressions reported in the window so far (null when unknown)"
+    )
 
 
 class OffersAnswer(BaseModel):
@@ -336,6 +343,10 @@ class OffersAnswer(BaseModel):
     holdout: bool = Field(description="In the holdout group: no offers, by design.")
     offers: list[Offer]
     guardrails: GuardrailState
+    degraded: bool = Field(
+        description="true: the database could not be read, so the guardrails cannot be "
+        "checked and no offer is made"
+    )
     held_back: list[HeldBack] | None = Field(
         default=None, description="With explain=true: what was held back and why."
     )

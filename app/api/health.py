@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -28,9 +28,9 @@ class Check(BaseModel):
 
 
 class Readiness(BaseModel):
-    """Whether the service can answer, and what is missing if not."""
+    """Whether the service can answer, and what is missing or degraded if not."""
 
-    status: Literal["ready", "not_ready"]
+    status: Literal["ready", "degraded", "not_ready"]
     checks: dict[str, Check]
 
 
@@ -46,13 +46,25 @@ def healthz() -> Health:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "Not ready"}},
 )
-def readyz(engine: EngineDep) -> Readiness | JSONResponse:
-    """Ready when the database answers and its schema is at the newest migration."""
-    checks = {"database": _database(engine)}
-    ready = all(c.ok for c in checks.values())
-    body = Readiness(status="ready" if ready else "not_ready", checks=checks)
-    if ready:
-        return body
+def readyz(request: Request, engine: EngineDep) -> Readiness | JSONResponse:
+    """Ready when the database answers and its schema is at the newest migration.
+
+    Degraded (still 200: the instance answers recommendation reads from its model) when
+    the database cannot be reached but a model is loaded; writes answer 503 meanwhile.
+    Not ready (503) when the database is behind on migrations, or down with no model.
+    """
+    current = request.app.state.registry.current
+    model = Check(
+        ok=current is not None,
+        detail=f"serving {current.version}" if current else "no model loaded yet",
+    )
+    database = _database(engine)
+    checks = {"database": database, "model": model}
+    if database.ok:
+        return Readiness(status="ready", checks=checks)
+    if model.ok and database.detail.startswith("unreachable"):
+        return Readiness(status="degraded", checks=checks)
+    body = Readiness(status="not_ready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
 
 

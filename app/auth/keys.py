@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import tables
 
@@ -100,7 +101,9 @@ class KeyStore:
     Why a cache: the hot routes answer in about a millisecond, and a database read per
     request for the key would be a good part of that. A key's row is cached for
     CACHE_SECONDS (so is an unknown key id, so a flood of bad keys does not reach the
-    database); a revocation takes effect within that time in every worker.
+    database); a revocation takes effect within that time in every worker. While the
+    database cannot be read, keys checked before keep working (reads go on answering
+    from the model); a key never seen gets a 503.
     """
 
     def __init__(self, engine: Engine, ttl: float = CACHE_SECONDS) -> None:
@@ -128,12 +131,17 @@ class KeyStore:
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
         k = tables.api_key
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(
-                    k.c.secret_sha256, k.c.name, k.c.scopes, k.c.created_at, k.c.revoked_at
-                ).where(k.c.key_id == key_id)
-            ).first()
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    select(
+                        k.c.secret_sha256, k.c.name, k.c.scopes, k.c.created_at, k.c.revoked_at
+                    ).where(k.c.key_id == key_id)
+                ).first()
+        except SQLAlchemyError:
+            if hit is not None:  # the database is down: a key seen before still works
+                return hit[1]
+            raise
         found = None
         if row is not None:
             found = (row[0], Key(key_id, row[1], frozenset(row[2].split(",")), row[3], row[4]))

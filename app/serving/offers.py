@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from app.errors import Unavailable
 from app.serving import offer_candidates as candidates
 from app.serving.filters import Filters
 from app.serving.offer_candidates import Offer
@@ -81,7 +82,10 @@ class Offers:
     def answer(self, engine: Engine, request: OfferRequest, now: int | None = None) -> Answer:
         """The ranked, screened offers for one customer; 404 for an unknown one."""
         now = int(time.time()) if now is None else now
-        situation = self._read(engine, request.customer_id, now)
+        try:
+            situation = self._read(engine, request.customer_id, now)
+        except Unavailable:
+            return self._degraded(request)
         policy = self.policy
         standing = Standing(
             holdout=in_holdout(request.customer_id, policy.holdout_share, policy.holdout_salt),
@@ -107,6 +111,36 @@ class Offers:
         answer = self._answer(request, situation, found, screened, standing)
         if request.explain and not_now is not None:
             answer["held_back"].append(_not_now(not_now))
+        return answer
+
+    def _degraded(self, request: OfferRequest) -> Answer:
+        """No offers while the database cannot be read: the opt-out, the complaints and
+        the frequency cap cannot be checked, and an offer that breaks them is worse than
+        none."""
+        policy = self.policy
+        answer: Answer = {
+            "customer_id": request.customer_id,
+            "model_version": self.recommender.version,
+            "holdout": in_holdout(request.customer_id, policy.holdout_share, policy.holdout_salt),
+            "offers": [],
+            "guardrails": {
+                "cap": policy.guardrails.cap,
+                "window_days": policy.guardrails.window_days,
+                "shown_in_window": None,
+            },
+            "degraded": True,
+        }
+        if request.explain:
+            text = "the database is unreachable: the guardrails cannot be checked"
+            answer["held_back"] = [
+                {
+                    "offer_id": None,
+                    "kind": "all",
+                    "rule": "degraded",
+                    "expected_value": 0.0,
+                    "text": text,
+                }
+            ]
         return answer
 
     def _read(self, engine: Engine, customer_id: str, now: int) -> Situation:
@@ -198,6 +232,7 @@ class Offers:
                 "window_days": self.policy.guardrails.window_days,
                 "shown_in_window": screened.shown_in_window,
             },
+            "degraded": False,
         }
         if request.explain:
             answer["held_back"] = [

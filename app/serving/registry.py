@@ -65,9 +65,13 @@ class Registry:
         with self.lock:
             self._load_active()
             current = self.current
-        if current is not None:
+        if current is None:
+            return
+        try:
             while current.live.poll(self.engine):
                 pass
+        except SQLAlchemyError as exc:
+            log.warning("new purchases cannot be read now, retrying later: %s", exc)
 
     def _load_active(self) -> None:
         """Switch to the registry's active version; without any registered version, to

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
+from app.errors import Unavailable
 from app.serving.reasons import Reason, iso
 from app.serving.subscriber import (
     Cursor,
@@ -41,6 +42,8 @@ NOT_NOW = {
     "too early to suggest annual billing",
     "no_need": "Usage is at {ratio:.0%} of the plan's tightest limit: no upgrade needed",
     "at_risk": "At risk of leaving, and no cheaper plan or annual discount to offer",
+    "unavailable": "The live subscription state cannot be read now (the database is "
+    "unreachable): no suggestion until it can",
 }
 
 
@@ -56,12 +59,23 @@ class UpsellAnswers:
         """The upsell answer for `customer_id`; 404 for a customer the database lacks."""
         now = int(time.time()) if now is None else now
         reads = reads_for(engine)
-        with driver_cursor(engine) as cursor:
-            customer = customer_row(cursor, reads, customer_id)
-            if customer is None:
-                raise unknown_customer(customer_id)
-            live = self.read(cursor, reads, customer, now)
+        try:
+            with driver_cursor(engine) as cursor:
+                customer = customer_row(cursor, reads, customer_id)
+                if customer is None:
+                    raise unknown_customer(customer_id)
+                live = self.read(cursor, reads, customer, now)
+        except Unavailable:
+            return self.degraded(customer_id)
         return self.respond(customer_id, live, now)
+
+    def degraded(self, customer_id: str) -> Answer:
+        """ "Not now" while the live state cannot be read: an upgrade prompt must not go to
+        a customer whose complaint or plan change of today cannot be seen."""
+        answer = self._answer(customer_id, Decision("not_now", why_not="unavailable"), None)
+        answer["reasons"] = [simple("unavailable", NOT_NOW["unavailable"])]
+        answer["degraded"] = True
+        return answer
 
     def read(self, cursor: Cursor, reads: Reads, customer: int, now: int) -> LiveState | str | None:
         """The live state of the customer with primary key `customer` (see `read_state`)."""
@@ -112,6 +126,7 @@ class UpsellAnswers:
             "yearly_saving": saving,
             "at_risk": list(decision.at_risk),
             "usage": self._usage(sub) if sub else [],
+            "degraded": False,
         }
 
     def subscription(self, live: LiveState) -> Answer:

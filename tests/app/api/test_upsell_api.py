@@ -230,7 +230,7 @@ def test_without_upgrade_history_the_rules_decide_and_say_so(tmp_path: Path) -> 
         assert upsell(client, "steady-monthly")["decision"] == "billing"
 
 
-def test_a_database_that_cannot_be_read_is_503_not_500(tmp_path: Path) -> None:
+def test_a_database_that_cannot_be_read_gives_not_now_marked_degraded(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'saas.db'}"
     upgrade(url)
     load(url, tmp_path, 300)
@@ -240,6 +240,6 @@ def test_a_database_that_cannot_be_read_is_503_not_500(tmp_path: Path) -> None:
         with engine.begin() as conn:  # the ticket table goes away under the running server
             conn.execute(text("ALTER TABLE ticket RENAME TO ticket_gone"))
         engine.dispose()
-        response = client.get("/v1/customers/complainer/upsell")
-        assert response.status_code == 503 and response.headers["retry-after"] == "5"
-        assert response.json()["error"]["code"] == "unavailable"
+        answer = upsell(client, "at-96-percent")  # never a prompt on state it cannot see
+        assert answer["degraded"] and answer["decision"] == "not_now"
+        assert answer["why_not"] == "unavailable" and answer["current"] is None
