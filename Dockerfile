@@ -19,7 +19,7 @@ ENV PATH=/opt/nextbest/bin:$PATH \
     NEXTBEST_MODEL_DIR=/data/models
 RUN useradd --system --uid 10001 --create-home --home-dir /data nextbest
 COPY --from=build /opt/nextbest /opt/nextbest
-USER nextbest
+USER 10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8000

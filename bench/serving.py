@@ -190,6 +190,7 @@ def wrk(
     connections: int,
     lua: str = LUA,
     key: str | None = None,
+    warmup: int = 5,
 ) -> dict[str, float]:
     """Requests/s and latency percentiles (ms) from wrk, after a 5 s warm-up.
 
@@ -201,7 +202,10 @@ def wrk(
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", script.name]
     if key:  # NextBest's routes need an API key
         base += ["-H", f"Authorization: Bearer {key}"]
-    subprocess.run([*base, "-d5s", f"http://127.0.0.1:{port}"], capture_output=True, check=True)
+    if warmup:
+        subprocess.run(
+            [*base, f"-d{warmup}s", f"http://127.0.0.1:{port}"], capture_output=True, check=True
+        )
     out = subprocess.run(
         [*base, f"-d{duration}s", f"http://127.0.0.1:{port}"],
         capture_output=True,
@@ -215,6 +219,12 @@ def wrk(
         result[f"p{p}"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     result["errors"] = float(errors.group(1)) if errors else 0.0
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    result["socket_errors"] = float(sum(map(int, sockets.groups()))) if sockets else 0.0
+    total = re.search(r"(\d+) requests in", out)
+    result["requests"] = float(total.group(1)) if total else 0.0
     return result
 
 
