@@ -103,6 +103,7 @@ _STATUS_CODES = {
 
 # Documented on routes so that the OpenAPI contract lists the error shape.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Malformed request (a body that is not JSON)"},
     422: {"model": ErrorResponse, "description": "Invalid input"},
     500: {"model": ErrorResponse, "description": "Internal error (a bug)"},
 }

@@ -72,10 +72,12 @@ def main() -> None:
         timeline = []
 
         def switch() -> None:
-            for delay, version in ((args.duration / 3, second), (args.duration / 3, first)):
-                time.sleep(delay)
+            for version in (second, first):
+                time.sleep(args.duration / 3 - 3)
                 nextbest("models", "activate", version, env=env)
-                timeline.append(f"{time.strftime('%H:%M:%S')} activated {version}")
+                time.sleep(3)  # a refresh interval (1 s) and a full load of the model
+                seen = dict(versions_served(key, 40))
+                timeline.append(f"{time.strftime('%H:%M:%S')} activated {version}: served {seen}")
 
         switcher = threading.Thread(target=switch)
         switcher.start()
@@ -93,7 +95,8 @@ def main() -> None:
         f"{result['socket_errors']:.0f} | {result['p99']:.1f} |"
     )
     print(f"\nversions served before: {dict(before)}; after both switches: {dict(after)}")
-    if result["errors"] or result["socket_errors"] or set(after) != {first}:
+    switched = all(len(line.split("served ")[1].split(",")) == 1 for line in timeline)
+    if result["errors"] or result["socket_errors"] or set(after) != {first} or not switched:
         raise SystemExit("FAILED: a request failed, or a worker did not switch")
 
 

@@ -290,6 +290,8 @@ def _attribute(
     touches = _touches(e)
     position, target = expand_touches(e.offer[touches], *pairs)
     rows = touches[position]
+    if not len(rows):  # no impression or acceptance names any of these targets
+        return np.full(len(conversion[0]), NONE, dtype=np.int64)
     found = last_touch(conversion, (e.customer[rows], target, e.time[rows]), window)
     return np.where(found == NONE, NONE, rows[np.maximum(found, 0)]).astype(np.int64)
 

@@ -5,9 +5,9 @@ validation); `tests/app/api/test_cross_sell_api.py` validates real answers again
 these schemas, so the contract and the answers cannot drift apart.
 """
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Source = Literal[
     "personal",
@@ -117,12 +117,26 @@ class CrossSellQuery(BaseModel):
     only_active: bool = True
 
 
+def _whole(value: Any) -> Any:
+    """10.0 is the integer 10 in JSON (JSON Schema agrees); 10.5 and "10" are not."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+
 class BasketRequest(BaseModel):
-    """A basket to complete, for a known customer or an anonymous shopper."""
+    """A basket to complete, for a known customer or an anonymous shopper.
+
+    Strict: a JSON body says what it means (0 is not false, "10" is not 10), and the
+    contract's types are the ones enforced.
+    """
+
+    model_config = ConfigDict(strict=True)
 
     customer_id: str | None = Field(default=None, max_length=255)
     items: list[str] = Field(min_length=1, max_length=500, description="Item ids in the basket.")
-    limit: int = Field(default=10, ge=1, le=100)
+    limit: WholeNumber = Field(default=10, ge=1, le=100)
     exclude: list[str] = Field(default=[], max_length=1000)
     categories: list[str] = Field(default=[], max_length=100)
     exclude_categories: list[str] = Field(default=[], max_length=100)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import EngineDep, SettingsDep
+from app.api.params import IsoTimestamp
 from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.reporting.kpis import GroupBy, Holdout, SegmentLabels, kpi_report, period_of
 
@@ -108,14 +109,16 @@ class KpiAnswer(BaseModel):
 
 
 From = Annotated[
-    datetime | None,
+    IsoTimestamp | None,
     Query(
         alias="from",
         description="Start of the period, inclusive (ISO 8601; no offset: UTC). "
         "Default: 30 days before `to`.",
     ),
 ]
-To = Annotated[datetime | None, Query(description="End of the period, exclusive. Default: now.")]
+To = Annotated[
+    IsoTimestamp | None, Query(description="End of the period, exclusive. Default: now.")
+]
 Grouping = Annotated[
     GroupBy | None,
     Query(description="Split by offer kind, channel or customer segment."),

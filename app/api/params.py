@@ -6,11 +6,12 @@ from the model; only the per-request machinery is lighter.
 """
 
 import re
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"  # printable: no control characters
@@ -22,6 +23,20 @@ CUSTOMER_ID: dict[str, Any] = {
     "required": True,
     "schema": {"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": ID_PATTERN},
 }
+
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def iso_only(value: Any) -> Any:
+    """A timestamp given as ISO 8601 text; numbers (which pydantic would read as epoch
+    seconds) are refused, so `to=0.5` is an error, not 1970."""
+    if isinstance(value, str) and not ISO_DATE.match(value.strip()):
+        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-11-01T00:00:00Z")
+    return value
+
+
+IsoTimestamp = Annotated[datetime, BeforeValidator(iso_only)]
 
 
 def path_id(request: Request, name: str) -> str:

@@ -123,8 +123,19 @@ Currency = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")
 ]
 # Stored with four decimals: rounding here keeps re-imports from looking like changes.
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(lambda v: round(v, 4))]
-Amount = Annotated[float, Field(gt=0, allow_inf_nan=False), AfterValidator(lambda v: round(v, 4))]
+# Money columns hold 14 digits, 4 after the point: anything larger is refused here, with
+# its field, rather than by the database.
+MONEY_MAX = 9_999_999_999.0
+Money = Annotated[
+    float,
+    Field(ge=0, le=MONEY_MAX, allow_inf_nan=False),
+    AfterValidator(lambda v: round(v, 4)),
+]
+Amount = Annotated[
+    float,
+    Field(gt=0, le=MONEY_MAX, allow_inf_nan=False),
+    AfterValidator(lambda v: round(v, 4)),
+]
 Timestamp = Annotated[datetime, AfterValidator(_to_utc)]
 PastTimestamp = Annotated[datetime, AfterValidator(_past_utc)]
 JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
@@ -192,7 +203,7 @@ class PlanRow(Row):
     plan_id: ExternalId
     name: Name | None = None
     ladder: ExternalId
-    tier_rank: Annotated[int, Field(ge=0)]
+    tier_rank: Annotated[int, Field(ge=0, le=1_000_000)]
     monthly_price: Money
     annual_price: Money | None = None
     currency: Currency | None = None

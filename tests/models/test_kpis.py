@@ -45,12 +45,15 @@ import pytest
 from models.kpis import (
     DAY,
     EVENTS,
+    IMPRESSION,
+    NONE,
     Events,
     Facts,
     Period,
     PlanChanges,
     Purchases,
     Targets,
+    _attribute,
     facts,
     offers,
     outcomes,
@@ -355,3 +358,25 @@ def test_a_group_without_holdout_customers_has_no_uplift() -> None:
     assert result.revenue_per_customer.treated == 0.0
     assert result.revenue_per_customer.holdout is None
     assert result.upsell_rate.uplift is None
+
+
+def test_conversions_without_any_matching_touch_are_owed_to_nothing() -> None:
+    """A purchase in a period whose only events name other offers (a regression: the
+    attribution indexed an empty list of touches)."""
+    events = _events_naming_nothing()
+    conversion = (np.array([0]), np.array([5]), np.array([1_000]))
+    pairs = (np.array([], dtype=np.int64), np.array([], dtype=np.int64))
+    assert _attribute(conversion, events, pairs, 86_400).tolist() == [NONE]
+
+
+def _events_naming_nothing() -> Events:
+    """One impression of an offer that names no item or plan."""
+    one = np.array([0], dtype=np.int64)
+    return Events(
+        customer=one,
+        offer=one,
+        event=np.array([IMPRESSION], dtype=np.int64),
+        group=one,
+        time=np.array([500], dtype=np.int64),
+        first_impression=np.array([-1], dtype=np.int64),
+    )

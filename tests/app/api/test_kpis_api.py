@@ -236,7 +236,8 @@ def test_any_valid_period_is_answered(client: TestClient, params: dict[str, str]
     [
         ({"from": NOW.isoformat(), "to": START.isoformat()}, "query.from", "must be before to"),
         ({"from": NOW.isoformat(), "to": NOW.isoformat()}, "query.from", "must be before to"),
-        ({"from": "last tuesday"}, "query.from", "valid datetime"),
+        ({"from": "last tuesday"}, "query.from", "ISO 8601 date"),
+        ({"from": "1700000000"}, "query.from", "ISO 8601 date"),  # not read as epoch seconds
         ({"to": "2026-13-45"}, "query.to", "valid datetime"),
         ({"group_by": "country"}, "query.group_by", "'kind', 'channel' or 'segment'"),
         ({"from": "2024-01-01", "to": "2025-06-01"}, "query.from", "at most 366 days"),
