@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint openapi bench bench-serving bench-upsell bench-offers bench-kpis clean
+.PHONY: install demo test lint openapi bench bench-serving bench-upsell bench-offers bench-swap bench-kpis clean
 
 $(BIN)/nextbest: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("NextBest needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -41,6 +41,9 @@ bench-upsell: install
 
 bench-offers: install
 	$(BIN)/python bench/offers.py
+
+bench-swap: install
+	$(BIN)/python bench/hot_swap.py
 
 bench-kpis: install
 	$(BIN)/python bench/kpis.py
