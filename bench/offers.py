@@ -16,7 +16,6 @@ import collections
 import os
 import random
 import shutil
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +27,7 @@ import httpx
 from app.db.bulk import insert_columns
 from app.db.engine import make_engine
 from app.db.tables import offer_event
-from bench.serving import bench_key, server, wrk
-from bench.upsell import LUA, build, nextbest
+from bench.upsell import build, load_test, print_table, train_once
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("cross_sell", "upgrade", "bundle", "replenishment", "expansion")
@@ -104,34 +102,14 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         build(work, args.customers, env)
         print(f"wrote {write_events(url, args.customers):,} offer events", flush=True)
-    if not (work / "models").is_dir():
-        print("training ...", flush=True)
-        print(nextbest("train", env=env).strip().splitlines()[-1], flush=True)
+    train_once(work, env)
     ids = [f"C{n:06d}" for n in range(1, args.customers + 1)]
-    (work / "ids.txt").write_text("\n".join(ids) + "\n")
-    lua = f'IDS = "{work / "ids.txt"}"\n{LUA}'
-    key = bench_key(env["NEXTBEST_DATABASE_URL"])
-    results, mix = {}, collections.Counter[str]()
-    for workers in sorted({1, args.workers}):
-        print(f"serving, {workers} worker(s) ...", flush=True)
-        command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
-        with server([*command, "--workers", str(workers)], "http://127.0.0.1:8000/healthz", env):
-            if not mix:
-                mix = kinds(8000, ids, key)
-            results[workers] = wrk(
-                8000, "/v1/customers/%s/offers", len(ids), args.duration, args.connections, lua, key
-            )
+    results, mix = load_test(work, env, "/v1/customers/%s/offers", ids, args, kinds)
     print(
         f"\n{args.customers:,} customers; {os.cpu_count()} cores; wrk -t1 "
         f"-c{args.connections} -d{args.duration}s, random customers\n"
     )
-    print("| server | req/s | p50 ms | p90 ms | p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for workers, r in results.items():
-        print(
-            f"| NextBest offers, {workers} worker(s) | {r['rps']:,.0f} | {r['p50']:.1f} | "
-            f"{r['p90']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
-        )
+    print_table("NextBest offers", results)
     answers = mix.pop("(answers)", 0)
     empty = mix.pop("(empty)", 0)
     print(

@@ -21,8 +21,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -89,6 +91,46 @@ def decisions(port: int, ids: list[str], key: str, n: int = 2000) -> collections
     return counts
 
 
+def train_once(work: Path, env: dict[str, str]) -> None:
+    """Train unless the benchmark's directory has a model already."""
+    if not (work / "models").is_dir():
+        print("training ...", flush=True)
+        print(nextbest("train", env=env).strip().splitlines()[-1], flush=True)
+
+
+Sample = Callable[[int, list[str], str], collections.Counter[str]]
+
+
+def load_test(
+    work: Path, env: dict[str, str], path: str, ids: list[str], args: Any, sample: Sample
+) -> tuple[dict[int, dict[str, float]], collections.Counter[str]]:
+    """wrk on `path` for random `ids`, with 1 and `args.workers` workers; the answers of a
+    sample (`sample`) taken once, while the first server runs."""
+    (work / "ids.txt").write_text("\n".join(ids) + "\n")
+    lua = f'IDS = "{work / "ids.txt"}"\n{LUA}'
+    key = bench_key(env["NEXTBEST_DATABASE_URL"])
+    results: dict[int, dict[str, float]] = {}
+    mix: collections.Counter[str] = collections.Counter()
+    for workers in sorted({1, args.workers}):
+        print(f"serving, {workers} worker(s) ...", flush=True)
+        command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
+        with server([*command, "--workers", str(workers)], "http://127.0.0.1:8000/healthz", env):
+            if not mix:
+                mix = sample(8000, ids, key)
+            results[workers] = wrk(8000, path, len(ids), args.duration, args.connections, lua, key)
+    return results, mix
+
+
+def print_table(label: str, results: dict[int, dict[str, float]]) -> None:
+    print("| server | req/s | p50 ms | p90 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for workers, r in results.items():
+        print(
+            f"| {label}, {workers} worker(s) | {r['rps']:,.0f} | {r['p50']:.1f} | "
+            f"{r['p90']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=200_000)
@@ -107,34 +149,14 @@ def main() -> None:
     if not (work / "nextbest.db").is_file():
         work.mkdir(parents=True, exist_ok=True)
         build(work, args.customers, env)
-    if not (work / "models").is_dir():
-        print("training ...", flush=True)
-        print(nextbest("train", env=env).strip().splitlines()[-1], flush=True)
+    train_once(work, env)
     ids = subscribers(work)
-    (work / "ids.txt").write_text("\n".join(ids) + "\n")
-    lua = f'IDS = "{work / "ids.txt"}"\n{LUA}'
-    key = bench_key(env["NEXTBEST_DATABASE_URL"])
-    results, mix = {}, collections.Counter[str]()
-    for workers in sorted({1, args.workers}):
-        print(f"serving, {workers} worker(s) ...", flush=True)
-        command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
-        with server([*command, "--workers", str(workers)], "http://127.0.0.1:8000/healthz", env):
-            if not mix:
-                mix = decisions(8000, ids, key)
-            results[workers] = wrk(
-                8000, "/v1/customers/%s/upsell", len(ids), args.duration, args.connections, lua, key
-            )
+    results, mix = load_test(work, env, "/v1/customers/%s/upsell", ids, args, decisions)
     print(
         f"\n{args.customers:,} customers, {len(ids):,} live subscribers; {os.cpu_count()} "
         f"cores; wrk -t1 -c{args.connections} -d{args.duration}s, random subscribers\n"
     )
-    print("| server | req/s | p50 ms | p90 ms | p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for workers, r in results.items():
-        print(
-            f"| NextBest upsell, {workers} worker(s) | {r['rps']:,.0f} | {r['p50']:.1f} | "
-            f"{r['p90']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
-        )
+    print_table("NextBest upsell", results)
     total = sum(mix.values())
     print("\nanswers for 2,000 random subscribers: " + ", ".join(
         f"{k} {v / total:.0%}" for k, v in mix.most_common()

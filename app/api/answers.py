@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.db.tables import OfferKind
+
 Source = Literal[
     "personal",
     "replenishment",
@@ -258,16 +260,6 @@ class UpsellAnswer(BaseModel):
     )
 
 
-OfferKind = Literal[
-    "upgrade",
-    "billing",
-    "retention",
-    "cross_sell",
-    "bundle",
-    "replenishment",
-    "premium",
-    "expansion",
-]
 Channel = Literal["email", "in_app", "call", "visit", "web"]
 
 

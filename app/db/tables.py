@@ -7,6 +7,8 @@ as a unique natural key next to a compact integer primary key that foreign keys
 and training matrices use. Change the schema only through an Alembic migration.
 """
 
+from typing import Literal, get_args
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -39,7 +41,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 PURCHASE_KINDS = ("sale", "return")
 BILLING_PERIODS = ("monthly", "annual")
 SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "cancelled")
-OFFER_KINDS = (
+OfferKind = Literal[
     "upgrade",
     "billing",
     "retention",
@@ -48,7 +50,8 @@ OFFER_KINDS = (
     "replenishment",
     "premium",
     "expansion",
-)
+]
+OFFER_KINDS: tuple[str, ...] = get_args(OfferKind)  # one list for the API, rows and checks
 EVENTS = ("impression", "click", "accept", "dismiss")
 CHANNELS = ("email", "in_app", "call", "visit", "web")
 

@@ -24,20 +24,12 @@ from pydantic import (
     model_validator,
 )
 
+from app.db.tables import OFFER_KINDS
+
 # Clock skew and time zones aside, history cannot be in the future.
 FUTURE_TOLERANCE = timedelta(days=1)
 # Offer events are reported as they happen: only clock skew is tolerated.
 EVENT_TOLERANCE = timedelta(minutes=5)
-OFFER_KINDS = (
-    "upgrade",
-    "billing",
-    "retention",
-    "cross_sell",
-    "bundle",
-    "replenishment",
-    "premium",
-    "expansion",
-)
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -18,51 +18,11 @@ from app.api.kpis import KpiAnswer
 from app.settings import Settings
 from models.holdout import in_holdout
 
+from ...models.test_kpis import CUSTOMERS, EVENT_LOG, ITEMS, PLAN_CHANGES, PLANS, PURCHASES
 from .conftest import keyed_client
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(days=30)
-CUSTOMERS = ["ada", "ben", "cai", "dee", "eve", "fay", "gus", "hal", "ned", "quin"]
-ITEMS = {"A": 10.0, "B": 20.0, "C": 50.0, "D": 100.0}
-PLANS = {"basic": (1, 10.0), "pro": (2, 30.0)}
-PURCHASES = [  # order, customer, item, kind, quantity, day
-    ("o0", "cai", "C", "sale", 1, -40),
-    ("o1", "ada", "A", "sale", 1, -10),
-    ("o2", "ben", "B", "sale", 1, -20),
-    ("o3", "ned", "A", "sale", 2, -5),
-    ("o4", "ada", "B", "sale", 1, 3),
-    ("o5", "ben", "B", "sale", 1, 5),
-    ("o6", "cai", "C", "sale", 1, 10),
-    ("o6", "cai", "D", "sale", 1, 10),
-    ("o7", "dee", "A", "sale", 1, 20),
-    ("o8", "eve", "A", "sale", 1, 8),
-    ("o8", "eve", "C", "sale", 1, 8),
-    ("o8-r", "eve", "C", "return", 1, 12),
-    ("o9", "ned", "B", "sale", 1, 6),
-    ("o10", "quin", "A", "sale", 1, 9),
-    ("o11", "dee", "B", "sale", 1, 25),
-]
-PLAN_CHANGES = [  # customer, from plan, to plan, day
-    ("fay", "basic", "pro", 15),
-    ("gus", None, "basic", 2),
-    ("hal", "pro", "basic", 20),
-    ("quin", "basic", "pro", 4),
-]
-EVENT_LOG = [  # customer, offer id, event, channel, day
-    ("eve", "cross_sell:A", "impression", "email", -3),
-    ("ada", "cross_sell:B", "impression", "web", 1),
-    ("ada", "cross_sell:B", "click", "web", 1.5),
-    ("ada", "cross_sell:B", "accept", "web", 2),
-    ("ada", "bundle:B+C", "impression", "web", 2.5),
-    ("cai", "cross_sell:D", "impression", "email", 1),
-    ("dee", "cross_sell:A", "impression", "in_app", 2),
-    ("fay", "upgrade:pro", "impression", "email", 10),
-    ("fay", "upgrade:pro", "impression", "in_app", 13),
-    ("fay", "upgrade:pro", "accept", "in_app", 14),
-    ("hal", "upgrade:pro", "impression", "email", 5),
-    ("hal", "upgrade:pro", "dismiss", "email", 6),
-    ("ben", "bundle:A+C", "impression", "web", 25),
-]
 PERIOD = {"from": START.isoformat(), "to": NOW.isoformat()}
 
 
