@@ -58,6 +58,10 @@ def test_every_page_loads_without_errors_and_shows_real_data(
     assert "NDCG@10" in page.inner_text("#active-model")  # trained with a holdout
     reasons = page.inner_text("#imports")
     assert "created_at" in reasons and "next tuesday" not in reasons  # values blanked
+    page.click("#imports button")  # an admin key sees the refused rows themselves
+    page.wait_for_selector("#rejected-rows table")
+    assert "next tuesday" in page.inner_text("#rejected-rows")
+    console.shot("overview-refused-rows")
     console.open("kpis")
     for chart in ("acceptance", "upsell-rate", "cross-sell-rate", "order-value", "revenue-uplift"):
         assert page.locator(f"#{chart} svg path").count() >= 1, chart
@@ -210,6 +214,10 @@ def test_models_are_activated_and_rolled_back_by_admins_only(
     assert f"{oldest} is active" in status.inner_text()
     assert served.get("/v1/models").json()["active"] == oldest
     assert wait_until_served(served, oldest)  # the server's next refresh picks it up
+    console.page.wait_for_function(  # and the page, asking again, says so
+        "v => document.querySelector('#versions')?.innerText.includes('answers from ' + v)",
+        arg=oldest,
+    )
     console.shot("models")
     console.page.click("#rollback")
     console.page.wait_for_function(

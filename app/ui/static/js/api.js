@@ -67,7 +67,10 @@ async function errorOf(response) {
     // not the error shape: keep the status line
   }
   if (response.status === 403) {
-    message = `This page needs an admin key: ${message}.`;
+    const scope = (message.match(/lacks the '(\w+)' scope/) || [])[1];
+    message = scope === "admin"
+      ? `This page needs an admin key: ${message}.`
+      : `This page needs a key with the '${scope || "right"}' scope: ${message}.`;
   }
   return new ApiError(response.status, code, message);
 }

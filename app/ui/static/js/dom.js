@@ -83,6 +83,10 @@ export function moment(iso) {
   return `${iso.slice(0, 16).replace("T", " ")} UTC (${ago(iso)})`;
 }
 
+export function stamp(iso) {
+  return iso ? iso.slice(0, 16).replace("T", " ") : "—";
+}
+
 export function ago(iso) {
   const seconds = (Date.now() - Date.parse(iso)) / 1000;
   const future = seconds < 0;

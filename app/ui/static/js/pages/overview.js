@@ -2,7 +2,7 @@
 // imports and why rows were refused (the rows themselves need an admin key).
 
 import { api } from "../api.js";
-import { badge, count, facts, h, message, moment, number, stat, table } from "../dom.js";
+import { badge, count, facts, h, message, moment, number, stamp, stat, table } from "../dom.js";
 
 export async function render(root) {
   root.append(h("h1", {}, "Overview"));
@@ -66,7 +66,7 @@ function imports(runs) {
     table(
       [
         { label: "table", value: (r) => r.target },
-        { label: "finished", value: (r) => moment(r.finished_at) },
+        { label: "finished (UTC)", value: (r) => stamp(r.finished_at) },
         { label: "rows", num: true, value: (r) => count(r.submitted) },
         { label: "new", num: true, value: (r) => count(r.inserted) },
         { label: "updated", num: true, value: (r) => count(r.updated) },
