@@ -74,17 +74,16 @@ def offer_events(
             at = changed - timedelta(days=float(rng.uniform(1, 10)))
             add(r["customer_id"], f"upgrade:{r['to_plan_id']}", "upgrade", at, "accepted")
     items = [r["item_id"] for r in _rows(files["items"])]
+    plans = [r["plan_id"] for r in _rows(files["plans"])]
     for _ in range(len(events) * 2):  # offers that came to nothing
         customer = treated[int(rng.integers(len(treated)))]
         at = start + timedelta(days=float(rng.uniform(0, WINDOW_DAYS)))
         outcome = ("ignored", "clicked", "dismissed")[int(rng.choice(3, p=[0.75, 0.1, 0.15]))]
-        add(
-            customer,
-            f"cross_sell:{items[int(rng.integers(len(items)))]}",
-            "cross_sell",
-            at,
-            outcome,
-        )
+        if rng.random() < 0.1:  # an upgrade prompt
+            add(customer, f"upgrade:{plans[int(rng.integers(len(plans)))]}", "upgrade", at, outcome)
+        else:
+            item = items[int(rng.integers(len(items)))]
+            add(customer, f"cross_sell:{item}", "cross_sell", at, outcome)
     return events
 
 

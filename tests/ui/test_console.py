@@ -66,6 +66,16 @@ def test_every_page_loads_without_errors_and_shows_real_data(
     for chart in ("acceptance", "upsell-rate", "cross-sell-rate", "order-value", "revenue-uplift"):
         assert page.locator(f"#{chart} svg path").count() >= 1, chart
     assert page.locator("#revenue-by-group svg rect").count() >= 1
+    kinds = page.inner_text("#kpi-groups tbody")
+    assert "cross_sell" in kinds and "upgrade" in kinds
+    page.select_option("#kpi-form select[name=group_by]", "channel")
+    page.select_option("#kpi-form select[name=interval]", "month")
+    page.click("#kpi-form button[type=submit]")
+    page.wait_for_selector("#kpi-groups h2:has-text('by channel')")
+    channels = page.inner_text("#kpi-groups tbody")
+    assert "email" in channels and "in_app" in channels and "cross_sell" not in channels
+    assert "Offer acceptance by channel" in page.inner_text("#acceptance")
+    console.shot("kpis-by-channel")
     console.open(f"item/{item}")
     assert page.locator("#complement tbody tr").count() >= 2
     assert "%" in page.inner_text("#complement tbody")  # the confidence, as evidence

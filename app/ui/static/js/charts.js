@@ -13,6 +13,16 @@ function svg(tag, attrs = {}, text) {
   return element;
 }
 
+// Round axis marks from low to high (about four steps of 1, 2, 2.5 or 5 times a power of 10).
+function ticks(low, high) {
+  const raw = (high > low ? high - low : 1) / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((m) => m >= raw);
+  const marks = [];
+  for (let v = Math.floor(low / step) * step; v < high + step * 0.999; v += step) marks.push(Number(v.toPrecision(12)));
+  return marks.length > 1 ? marks : [marks[0], marks[0] + step];
+}
+
 function niceMax(value) {
   if (value <= 0) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
@@ -22,7 +32,7 @@ function niceMax(value) {
 // series: [{name, points: [{x: Date, y: number|null}]}]; null points break the line.
 export function lineChart(series, { format = (v) => String(v), height = 220, title } = {}) {
   const width = 560;
-  const pad = { left: 58, right: 14, top: 12, bottom: 26 };
+  const pad = { left: 58, right: 24, top: 12, bottom: 26 };
   const xs = series.flatMap((s) => s.points.map((p) => p.x.getTime()));
   const ys = series.flatMap((s) => s.points.map((p) => p.y)).filter((y) => y !== null && Number.isFinite(y));
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
@@ -32,20 +42,18 @@ export function lineChart(series, { format = (v) => String(v), height = 220, tit
     return h("figure", { class: "figure" }, chart);
   }
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const low = Math.min(0, ...ys);
-  const high = niceMax(Math.max(...ys.map(Math.abs), 0) || 1);
-  const y0 = low < 0 ? -niceMax(-low) : 0;
+  const marks = ticks(Math.min(0, ...ys), Math.max(0, ...ys));
+  const [y0, high] = [marks[0], marks[marks.length - 1]];
   const sx = (x) => pad.left + (x1 === x0 ? 0.5 : (x - x0) / (x1 - x0)) * (width - pad.left - pad.right);
   const sy = (y) => pad.top + (1 - (y - y0) / (high - y0)) * (height - pad.top - pad.bottom);
-  for (let i = 0; i <= 4; i += 1) {
-    const value = y0 + ((high - y0) * i) / 4;
+  for (const value of marks) {
     chart.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: sy(value), y2: sy(value), class: "grid-line" }));
     chart.append(svg("text", { x: pad.left - 6, y: sy(value) + 4, "text-anchor": "end" }, format(value)));
   }
-  chart.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: sy(Math.max(y0, 0)), y2: sy(Math.max(y0, 0)), class: "axis" }));
-  const ticks = Math.min(6, new Set(xs).size);
-  for (let i = 0; i < ticks; i += 1) {
-    const x = ticks === 1 ? x0 : x0 + ((x1 - x0) * i) / (ticks - 1);
+  chart.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: sy(0), y2: sy(0), class: "axis" }));
+  const labels = Math.min(6, new Set(xs).size);
+  for (let i = 0; i < labels; i += 1) {
+    const x = labels === 1 ? x0 : x0 + ((x1 - x0) * i) / (labels - 1);
     const label = new Date(x).toISOString().slice(5, 10);
     chart.append(svg("text", { x: sx(x), y: height - 8, "text-anchor": "middle" }, label));
   }
