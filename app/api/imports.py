@@ -22,7 +22,7 @@ from app.errors import ERROR_RESPONSES
 router = APIRouter(prefix="/v1", tags=["imports"])
 
 
-class RejectedRow(BaseModel):
+class RefusedRow(BaseModel):
     """A row that was not imported: where, which field, why, and the row as it came."""
 
     position: int = Field(description="The file's line, or the index in a JSON array")
@@ -36,7 +36,7 @@ class ImportRun(ImportSummary):
 
     source: str = Field(description="The file, query or HTTP route the rows came from")
     started_at: datetime
-    rejects: list[RejectedRow] = Field(description="The first `rejects` refused rows, in order")
+    rejects: list[RefusedRow] = Field(description="The first `rejects` refused rows, in order")
 
 
 class ImportsAnswer(BaseModel):
@@ -65,7 +65,7 @@ def list_imports(
         query = query.where(run.c.target == target)
     with engine.connect() as conn:
         runs = conn.execute(query).all()
-        found: dict[int, list[RejectedRow]] = {r.id: [] for r in runs}
+        found: dict[int, list[RefusedRow]] = {r.id: [] for r in runs}
         if runs and rejects:
             ranked = (
                 select(
@@ -84,14 +84,14 @@ def list_imports(
             first = select(ranked).where(ranked.c.n <= rejects).order_by(ranked.c.run_id, "n")
             for row in conn.execute(first):
                 found[row.run_id].append(
-                    RejectedRow(
+                    RefusedRow(
                         position=row.position, field=row.field, reason=row.reason, raw=row.raw
                     )
                 )
     return ImportsAnswer(runs=[_run(r, found[r.id]) for r in runs])
 
 
-def _run(r: Any, rejected: list[RejectedRow]) -> ImportRun:
+def _run(r: Any, rejected: list[RefusedRow]) -> ImportRun:
     return ImportRun(
         run_id=r.id,
         target=r.target,
