@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from app.db import tables
 from app.db.migrate import migrated
-from app.ingest.importer import Source, run_import
+from app.ingest.importer import Source, import_records, run_import
 from app.ingest.online_retail import import_online_retail
 from app.ingest.report import ImportReport, summary
 from app.ingest.sources import CsvSource, SourceUnreadable, SqlSource
@@ -338,7 +338,8 @@ def demo(
                 f"  imported {table:<14} {report.accepted:>9,} rows "
                 f"({report.inserted:,} new, {report.rejected:,} rejected)"
             )
-        result = run_training(engine, get_settings().model_dir)
+        _demo_events(engine, files)
+        result = run_training(engine, get_settings().model_dir, holdout_days=30)
         typer.echo(
             f"  trained model {result.manifest['version']} in {result.timings['total']:.1f} s"
         )
@@ -346,6 +347,7 @@ def demo(
     typer.echo(f"\nAPI key for the demo (admin scope; `nextbest keys create` makes more):\n  {key}")
     auth = f"-H 'Authorization: Bearer {key}' "
     base = f"http://127.0.0.1:{port}"
+    typer.echo(f"\nWeb console: {base}/ui/ (paste the key when it asks)")
     camera = _first_camera(files["items"], files["purchases"])
     paths = _demo_requests(
         files["purchases"], camera, files["subscriptions"], files["usage"], files["plans"]
@@ -358,6 +360,19 @@ def demo(
     )
     if serve_after:
         serve(port=port)
+
+
+def _demo_events(engine: Engine, files: dict[str, Path]) -> None:
+    """Offer events planted before some of the real purchases, so the KPIs show some."""
+    from app.demo.events import offer_events
+
+    settings = get_settings()
+    events: list[object] = list(offer_events(files, settings.holdout_share, settings.holdout_salt))
+    report = import_records(engine, TARGETS["events"], events)
+    typer.echo(
+        f"  imported {'events':<14} {report.accepted:>9,} rows "
+        f"({report.inserted:,} new, {report.rejected:,} rejected)"
+    )
 
 
 def _demo_requests(

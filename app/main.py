@@ -9,7 +9,22 @@ from starlette.concurrency import run_in_threadpool
 
 import app as package
 from app import errors
-from app.api import campaigns, contract, health, ingest, kpis, offers, profile, recommend, upsell
+from app.api import (
+    campaigns,
+    contract,
+    health,
+    imports,
+    ingest,
+    kpi_series,
+    kpis,
+    models_routes,
+    offers,
+    overview,
+    profile,
+    purchases,
+    recommend,
+    upsell,
+)
 from app.auth.keys import KeyStore
 from app.auth.middleware import ApiKeys
 from app.db.engine import make_engine
@@ -17,6 +32,7 @@ from app.reporting.segments import model_segments
 from app.serving.offers import OfferPolicy
 from app.serving.registry import Refresher, Registry
 from app.settings import Settings, get_settings
+from app.ui import Console
 from models.guardrails import Guardrails
 from models.premium import Band
 from models.upsell import Policy
@@ -61,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.include_router(kpis.router)
+    for console_api in (overview, models_routes, imports, purchases, kpi_series):
+        app.include_router(console_api.router)  # the routes the web console calls, for all
+    app.mount("/ui", Console(), name="ui")
     app.openapi = lambda: contract.openapi(app, PLAIN_ROUTES)  # type: ignore[method-assign]
     return app
 

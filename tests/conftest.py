@@ -4,7 +4,8 @@ Tests that take the `engine` fixture run once per database: always on SQLite, on
 PostgreSQL when NEXTBEST_TEST_POSTGRES_URL is set and on MySQL/MariaDB when
 NEXTBEST_TEST_MYSQL_URL is set (each test session creates and drops its own database
 on that server). CI sets NEXTBEST_REQUIRE_BACKENDS=postgresql,mysql, which makes the
-run fail if those tests were skipped instead of run.
+run fail if those tests were skipped instead of run, and NEXTBEST_REQUIRE_BROWSER=1,
+which does the same for the web console's browser tests (tests/ui).
 """
 
 import os
@@ -140,9 +141,15 @@ def _online_retail_file() -> Path:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """With NEXTBEST_REQUIRE_BACKENDS set, fail the run when those backends did not run."""
+    """With NEXTBEST_REQUIRE_BACKENDS set, fail the run when those backends did not run;
+    with NEXTBEST_REQUIRE_BROWSER=1, when no browser test (tests/ui) passed."""
     required = [b for b in os.environ.get("NEXTBEST_REQUIRE_BACKENDS", "").split(",") if b]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get("NEXTBEST_REQUIRE_BROWSER") == "1" and reporter is not None:
+        ran = [r for r in reporter.stats.get("passed", []) if r.nodeid.startswith("tests/ui/")]
+        if not ran:
+            reporter.write_line("NEXTBEST_REQUIRE_BROWSER: no browser test passed", red=True)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if not required or reporter is None:
         return
     problems = []

@@ -8,11 +8,12 @@ One exception, by design: the bulk ingestion routes give every row its own verdi
 an invalid row is not refused as a whole, and a valid row can still be rejected for
 naming an unknown customer. The two checks that judge a request by its status alone
 (negative data rejected, positive data accepted) do not apply to them; every other
-check does, and tests/app/api/test_ingest_api.py checks the verdicts. And two routes
-have a rule across parameters that a schema cannot state (the KPI period: `from` before
-`to`, at most 366 days; a cross-sell campaign needs its `item`): a request that breaks
-it is a 422 naming the field, so "positive data accepted" does not apply to them
-(tests/app/api/test_kpis_api.py and test_campaigns_api.py test those 422s).
+check does, and tests/app/api/test_ingest_api.py checks the verdicts. And three routes
+have a rule across parameters that a schema cannot state (the KPI period, of the report
+and of the series: `from` before `to`, at most 366 days, and at most 120 buckets; a
+cross-sell campaign needs its `item`): a request that breaks it is a 422 naming the
+field, so "positive data accepted" does not apply to them (test_kpis_api.py,
+test_console_api.py and test_campaigns_api.py under tests/app/api test those 422s).
 """
 
 import socket
@@ -41,7 +42,7 @@ COMMITTED = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 schema = schemathesis.openapi.from_path(COMMITTED)
 BULK = {f"/v1/{name}" for name in TARGETS}
 VERDICT_CHECKS = [negative_data_rejection, positive_data_acceptance]
-CROSS_FIELD = {("GET", "/v1/kpis"), ("GET", "/v1/campaigns/targets")}
+CROSS_FIELD = {("GET", "/v1/kpis"), ("GET", "/v1/kpis/series"), ("GET", "/v1/campaigns/targets")}
 
 
 @pytest.fixture(scope="module")

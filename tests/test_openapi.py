@@ -36,6 +36,8 @@ def test_every_reference_resolves_and_every_route_is_documented() -> None:
     text = json.dumps(spec)
     for name in set(re.findall(r'"#/components/schemas/([^"]+)"', text)):
         assert name in spec["components"]["schemas"], name
+    clashes = [name for name in spec["components"]["schemas"] if "__" in name]
+    assert not clashes, f"two schemas share a name, so FastAPI renamed them: {clashes}"
     served = {
         (path, method.lower()) for method, path in served_routes(app) if path.startswith("/v1/")
     }

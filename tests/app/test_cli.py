@@ -94,7 +94,7 @@ def test_demo_imports_into_its_own_sqlite_trains_and_prints_requests(
     get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     imported = [line for line in result.output.splitlines() if "imported" in line]
-    assert len(imported) == len(IMPORT_ORDER)
+    assert len(imported) == len(IMPORT_ORDER) + 1  # and the planted offer events
     assert all(line.endswith(" new, 0 rejected)") for line in imported), imported
     key = result.output.split("API key for the demo", 1)[1].splitlines()[1].strip()
     assert f"curl -s -H 'Authorization: Bearer {key}' 'http://127.0.0.1:8123/healthz'" in (
@@ -106,6 +106,7 @@ def test_demo_imports_into_its_own_sqlite_trains_and_prints_requests(
     assert found is not None and found.allows("admin")
     assert "/cross-sell?limit=5'" in result.output and "trained model" in result.output
     assert "/profile'" in result.output and "/v1/segments'" in result.output
+    assert "Web console: http://127.0.0.1:8123/ui/" in result.output
     (model,) = (tmp_path / "nextbest-demo" / "models").iterdir()
     assert (model / "manifest.json").is_file()
     with sqlite3.connect(tmp_path / "nextbest-demo" / "nextbest.db") as conn:
