@@ -9,7 +9,18 @@ from starlette.concurrency import run_in_threadpool
 
 import app as package
 from app import errors
-from app.api import campaigns, contract, health, ingest, kpis, offers, profile, recommend, upsell
+from app.api import (
+    campaigns,
+    contract,
+    health,
+    ingest,
+    kpis,
+    offers,
+    privacy,
+    profile,
+    recommend,
+    upsell,
+)
 from app.auth.keys import KeyStore
 from app.auth.middleware import ApiKeys
 from app.db.engine import make_engine
@@ -61,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.include_router(kpis.router)
+    app.include_router(privacy.router)
     app.openapi = lambda: contract.openapi(app, PLAIN_ROUTES)  # type: ignore[method-assign]
     return app
 
