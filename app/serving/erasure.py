@@ -44,11 +44,20 @@ class ErasedSet:
     """The hashes of erased customer ids, as this process knows them."""
 
     def __init__(self, engine: Engine, model_dir: Path) -> None:
-        self.engine, self.stamp = engine, model_dir / STAMP
+        self.engine = engine
+        self.stamp = model_dir / STAMP
         self.hashes: set[str] = set()
         self.newest_id = 0
         self.seen: tuple[int, int] | None = None
         self.lock = threading.Lock()
+
+    @property
+    def stamp(self) -> Path:
+        return Path(self._stamp)
+
+    @stamp.setter
+    def stamp(self, path: Path) -> None:
+        self._stamp = os.fspath(path)  # a str: os.stat takes it without a conversion
 
     def check(self, customer_id: str | None) -> None:
         """404 for an erased id (None, an anonymous caller, passes)."""
@@ -86,7 +95,7 @@ class ErasedSet:
 
     def _follow_stamp(self) -> None:
         try:
-            info = os.stat(self.stamp)
+            info = os.stat(self._stamp)
             now = (info.st_ino, info.st_mtime_ns)
         except OSError:
             return  # no erasure announced on this host yet
