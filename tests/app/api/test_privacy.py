@@ -106,6 +106,12 @@ def load_data(database_url: str, directory: Path) -> Engine:
             assert report.rejected == 0, report.rejects
     bad = {"order_id": "bad", "customer_id": WHO, "item_id": item_id, "unit_price": -1}
     assert import_records(engine, TARGETS["purchases"], [bad]).rejected == 1
+    lines = directory / "bad.csv"  # rejected lines of a file: one for each, kept as sent
+    lines.write_text(
+        "order_id,customer_id,item_id,unit_price,purchased_at\n"
+        f"bad-1,{WHO},{item_id},-1,{ago(1)}\nbad-2,{OTHER},{item_id},-1,{ago(1)}\n"
+    )
+    assert run_import(engine, TARGETS["purchases"], CsvSource(lines)).rejected == 2
     train(engine, directory / "models")
     return engine
 
@@ -196,7 +202,7 @@ def test_after_erasure_no_table_no_answer_and_no_next_model_holds_the_customer(
         assert {t.name for t in customer_tables()} <= set(deleted)
         assert all(deleted[t.name] >= 1 for t in customer_tables()), deleted
         assert deleted["customer"] == 1 and deleted["purchase"] == 3
-        assert deleted["import_reject"] == 1
+        assert deleted["import_reject"] == 2  # the JSON one and its line of the file
 
         for method, path in per_customer_routes(client):
             response = client.request(method, path)
@@ -282,6 +288,7 @@ def test_a_worker_that_misses_the_announcement_learns_at_its_next_refresh(
     with client_for(database_url, tmp_path) as first, client_for(database_url, tmp_path) as other:
         registry = other.app.state.registry  # type: ignore[attr-defined]
         registry.erased.stamp = tmp_path / "elsewhere" / STAMP  # another host's directory
+        assert other.get(path).status_code == 200
         assert first.delete(f"/v1/customers/{WHO}").status_code == 200
         assert other.get(path).status_code == 200  # not told yet
         registry.refresh()
