@@ -97,6 +97,9 @@ def erase_customer(request: Request, customer_id: CustomerId) -> Response:
     if deleted is None:
         raise unknown_customer(customer_id)
     registry.erased.add(customer_id)
+    current = registry.current
+    if current is not None:  # the lines bought since training, held in memory
+        current.live.forget(registry.erased.drain())
     receipt = {
         "customer_id": customer_id,
         "erased_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),

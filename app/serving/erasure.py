@@ -51,6 +51,7 @@ class ErasedSet:
     def __init__(self, engine: Engine, model_dir: Path) -> None:
         self.engine = engine
         self.hashes: set[str] = set()
+        self.learned: set[str] = set()  # not yet dropped from the live purchases
         self.newest_id = 0
         self.lock = threading.Lock()
         self.stamp = model_dir / STAMP
@@ -96,13 +97,22 @@ class ErasedSet:
             ).all()
             fresh = {h for _, h in rows} - self.hashes
             self.hashes |= fresh
+            self.learned |= fresh
             if rows:
                 self.newest_id = max(self.newest_id, max(i for i, _ in rows))
         return fresh
 
+    def drain(self) -> set[str]:
+        """The hashes learned since the last drain: what the live state should forget."""
+        with self.lock:
+            learned, self.learned = self.learned, set()
+        return learned
+
     def add(self, customer_id: str) -> None:
         """Record an erasure this process made, then tell the other workers."""
-        self.hashes.add(customer_hash(customer_id))
+        with self.lock:
+            self.hashes.add(customer_hash(customer_id))
+            self.learned.add(customer_hash(customer_id))
         announce(self.stamp)
 
     def _follow(self, count: bytes) -> None:

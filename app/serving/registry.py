@@ -74,14 +74,13 @@ class Registry:
             self._load_active()
             current = self.current
         try:
-            erased = self.erased.sync()
+            self.erased.sync()
         except SQLAlchemyError as exc:
             log.warning("erased customers cannot be read now, retrying later: %s", exc)
-            erased = set()
         if current is None:
             return
         try:
-            current.live.forget(erased)
+            current.live.forget(self.erased.drain())
             while current.live.poll(self.engine):
                 pass
         except SQLAlchemyError as exc:

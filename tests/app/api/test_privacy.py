@@ -195,13 +195,19 @@ def test_after_erasure_no_table_no_answer_and_no_next_model_holds_the_customer(
                 assert client.get(path).status_code == 200, path
         basket = {"customer_id": WHO, "items": [item_id]}
         assert client.post("/v1/baskets/recommendations", json=basket).status_code == 200
+        today = {"order_id": "today", "customer_id": WHO, "item_id": item_id, "unit_price": 2}
+        today["purchased_at"] = ago(0.01)
+        assert client.post("/v1/purchases", json=[today]).json()["inserted"] == 1
+        live = client.app.state.registry.current.live  # type: ignore[attr-defined]
+        assert live.recent(WHO) is not None  # bought since training: held in memory
 
         erased = client.delete(f"/v1/customers/{WHO}")
         assert erased.status_code == 200, erased.text
         deleted = erased.json()["deleted"]
         assert {t.name for t in customer_tables()} <= set(deleted)
         assert all(deleted[t.name] >= 1 for t in customer_tables()), deleted
-        assert deleted["customer"] == 1 and deleted["purchase"] == 3
+        assert deleted["customer"] == 1 and deleted["purchase"] == 4
+        assert live.recent(WHO) is None
         assert deleted["import_reject"] == 2  # the JSON one and its line of the file
 
         for method, path in per_customer_routes(client):
