@@ -125,8 +125,9 @@ class ErasedSet:
 
     def _map(self) -> mmap.mmap | None:
         """Map the counter (creating it at zero); None where the directory cannot be
-        written: this process then learns of erasures at its refreshes."""
-        if self._tried:
+        written: this process then learns of erasures at its refreshes. Without a model
+        directory yet (nothing trained: nothing to keep anyone out of), tried again."""
+        if self._tried or not self.stamp.parent.is_dir():
             return None
         self._tried = True
         try:
@@ -142,7 +143,6 @@ class ErasedSet:
 
 def _open(stamp: Path) -> int:
     """The counter file, open for reading and writing, at least SIZE bytes long."""
-    stamp.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(stamp, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         if os.fstat(fd).st_size < SIZE:
@@ -162,6 +162,8 @@ def announce(stamp: Path) -> None:
     Written in place (never replaced), under a lock: the workers keep mapping the same
     file. A directory that cannot be written is logged; workers learn at their refresh.
     """
+    if not stamp.parent.is_dir():
+        return  # no model directory: no server follows this one
     try:
         fd = _open(stamp)
         try:

@@ -24,6 +24,7 @@ def test_export_then_erase_from_the_command_line(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEXTBEST_MODEL_DIR", str(tmp_path / "models"))
+    (tmp_path / "models").mkdir()  # where servers follow the erasures
     engine = make_engine(database_url)
     import_records(engine, TARGETS["customers"], [{"customer_id": "c1", "country": "FR"}])
     import_records(engine, TARGETS["items"], [{"item_id": "i1", "price": 3}])
