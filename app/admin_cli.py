@@ -1,4 +1,5 @@
-"""`nextbest keys ...` and `nextbest models ...`: the operator's commands.
+"""`nextbest keys ...`, `nextbest models ...`, `nextbest customers ...`: the operator's
+commands.
 
 Kept apart from app.cli, which holds the data and serving commands, so each module
 stays readable in one sitting.
@@ -110,3 +111,58 @@ def models_rollback() -> None:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
     typer.echo(f"active: {row.version} ({row.note})")
+
+
+customers_cli = typer.Typer(help="Privacy requests: export, erase.", no_args_is_help=True)
+
+
+@customers_cli.command("erase")
+def customers_erase(customer_id: Annotated[str, typer.Argument(help="The customer's id")]) -> None:
+    """Erase everything stored about a customer (as DELETE /v1/customers/ID does);
+    servers sharing the model directory answer 404 for them at once."""
+    from app.db.erase import erase
+    from app.serving.erasure import STAMP, announce
+
+    settings = get_settings()
+    with _database() as engine:
+        deleted = erase(engine, customer_id)
+    if deleted is None:
+        typer.echo(f"error: no customer {customer_id!r} (unknown, or erased already)", err=True)
+        raise typer.Exit(1)
+    announce(settings.model_dir / STAMP)
+    rows = ", ".join(f"{table} {n}" for table, n in deleted.items() if n)
+    typer.echo(f"erased {customer_id}: {rows}")
+
+
+@customers_cli.command("export")
+def customers_export(customer_id: Annotated[str, typer.Argument(help="The customer's id")]) -> None:
+    """Print everything stored about a customer as JSON (as GET .../export answers),
+    including what the active model holds."""
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from app.db.export import chunks, customer_row
+    from app.serving.export import held_by_model
+    from app.serving.registry import Registry
+
+    settings = get_settings()
+    with _database() as engine:
+        registry = Registry(settings.model_dir, engine)
+        registry.refresh()
+        with engine.connect() as conn:
+            found = customer_row(conn, customer_id)
+        if found is None or registry.erased.erased(customer_id):
+            typer.echo(f"error: no customer {customer_id!r}", err=True)
+            raise typer.Exit(1)
+        pk, row = found
+        current = registry.current
+        head = {
+            "customer_id": customer_id,
+            "exported_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "model": None if current is None else held_by_model(current, customer_id),
+            "customer": row,
+        }
+        for chunk in chunks(engine, customer_id, pk, orjson.dumps(head)):
+            typer.echo(chunk.decode(), nl=False)
+        typer.echo()

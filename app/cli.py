@@ -457,11 +457,12 @@ def serve(
 
 
 def _admin() -> None:
-    """The keys and models sub-commands (app.admin_cli), registered on first use."""
-    from app.admin_cli import keys_cli, models_cli
+    """The keys, models and customers sub-commands (app.admin_cli), registered on first use."""
+    from app.admin_cli import customers_cli, keys_cli, models_cli
 
     cli.add_typer(keys_cli, name="keys")
     cli.add_typer(models_cli, name="models")
+    cli.add_typer(customers_cli, name="customers")
 
 
 _admin()

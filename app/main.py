@@ -20,6 +20,7 @@ from app.api import (
     models_routes,
     offers,
     overview,
+    privacy,
     profile,
     purchases,
     recommend,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.include_router(kpis.router)
+    app.include_router(privacy.router)
     for console_api in (overview, models_routes, imports, purchases, kpi_series):
         app.include_router(console_api.router)  # the routes the web console calls, for all
     app.mount("/ui", Console(), name="ui")

@@ -25,7 +25,7 @@ async def offers(request: Request) -> Response:
     query = parse_query(request, OffersQuery)
     registry: Registry = request.app.state.registry
     asked = OfferRequest(customer_id, query.limit, tuple(query.kinds), query.channel, query.explain)
-    answer = registry.get().offers.answer(registry.engine, asked)
+    answer = registry.for_customer(customer_id).offers.answer(registry.engine, asked)
     return Response(orjson.dumps(answer), media_type="application/json")
 
 

@@ -50,7 +50,7 @@ def customer_profile(request: Request, customer_id: CustomerId) -> Response:
     # A plain `def`: the per-customer reads wait on the database, so they run in the
     # threadpool rather than holding up the event loop.
     registry = _registry(request)
-    return _json(registry.get().profiles.answer(registry.engine, customer_id))
+    return _json(registry.for_customer(customer_id).profiles.answer(registry.engine, customer_id))
 
 
 @router.get(

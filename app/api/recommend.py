@@ -62,7 +62,8 @@ async def cross_sell(request: Request) -> Response:
     """Items this customer does not have yet and is likely to want next, with reasons.
 
     Consumables bought on a regular cycle come first when due. A customer without
-    history gets what is popular among similar customers (`source` says which).
+    history gets what is popular among similar customers (`source` says which). An
+    erased customer is a 404.
     """
     customer_id = path_id(request, "customer_id")
     query = parse_query(request, CrossSellQuery)
@@ -75,7 +76,7 @@ async def cross_sell(request: Request) -> Response:
         query.max_price,
         query.only_active,
     )
-    return _json(_registry(request).get().cross_sell(customer_id, filters))
+    return _json(_registry(request).for_customer(customer_id).cross_sell(customer_id, filters))
 
 
 @router.get(
@@ -133,10 +134,15 @@ async def related(
     "/baskets/recommendations",
     operation_id="basket_recommendations",
     response_model=None,
-    responses={200: {"model": BasketAnswer}, **RESPONSES},
+    responses={
+        200: {"model": BasketAnswer},
+        404: {"model": ErrorResponse, "description": "An erased customer"},
+        **RESPONSES,
+    },
 )
 async def basket(request: Request, body: BasketRequest) -> Response:
-    """Items to add to a basket, computed from its contents at request time."""
+    """Items to add to a basket, computed from its contents at request time (and the
+    customer's history, for a known `customer_id`; an erased one is a 404)."""
     filters = Filters(
         body.limit,
         tuple(body.exclude),
@@ -146,7 +152,8 @@ async def basket(request: Request, body: BasketRequest) -> Response:
         body.max_price,
         body.only_active,
     )
-    answer = _registry(request).get().basket(body.customer_id, body.items, filters)
+    recommender = _registry(request).for_customer(body.customer_id)
+    answer = recommender.basket(body.customer_id, body.items, filters)
     return _json(answer)
 
 
@@ -157,4 +164,5 @@ CROSS_SELL_ROUTE = PlainRoute(
     tag="cross-sell",
     answer="CrossSellAnswer",
     parameters=[CUSTOMER_ID, *query_parameters(CrossSellQuery)],
+    errors=("404", "422", "500", "503"),
 )

@@ -23,7 +23,7 @@ async def upsell(request: Request) -> Response:
     # doubled the p99 latency under load (bench/upsell.py).
     customer_id = path_id(request, "customer_id")
     registry: Registry = request.app.state.registry
-    answer = registry.get().upsell.answer(registry.engine, customer_id)
+    answer = registry.for_customer(customer_id).upsell.answer(registry.engine, customer_id)
     return Response(orjson.dumps(answer), media_type="application/json")
 
 

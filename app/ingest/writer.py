@@ -7,6 +7,10 @@ the new ones (COPY on PostgreSQL) and updates the changed ones. If the database
 refuses a batch (a constraint the row models do not know about, a concurrent
 writer), the batch is retried row by row inside savepoints, so one bad row never
 takes the good ones down with it.
+
+Rows of erased customers are refused (`app.db.erase`): a customer row with an erased
+id, and any row naming one, even with --create-missing. Their reject keeps no copy of
+the row, which would bring the erased data back into the import log.
 """
 
 import queue
@@ -22,8 +26,14 @@ from sqlalchemy.exc import DBAPIError
 
 from app.db import tables
 from app.db.bulk import in_values, insert_columns
+from app.db.erase import any_erased, erased_among
 from app.ingest.report import ImportReport, Reject
 from app.ingest.targets import Ref, Target
+
+ERASED = (
+    "this customer was erased on request: an erased customer is not imported again "
+    "(the row is not kept)"
+)
 
 
 @dataclass
@@ -106,6 +116,8 @@ class BatchWriter:
         self._ids: dict[str, dict[str, int]] = {}
         self._seen: dict[int, int] = {}
         self._rejects: list[Reject] = []
+        self._erasures: bool | None = None  # whether any customer was ever erased
+        self._erased: set[str] = set()  # erased ids this import met
 
     def reject(self, position: int, field: str | None, reason: str, raw: str) -> None:
         """Record a row as rejected; it is stored with the import run."""
@@ -118,7 +130,7 @@ class BatchWriter:
         for item in batch.rejects:
             self.report.reject(item)
         self._rejects.extend(batch.rejects)
-        batch = self._resolve(self._dedupe(batch))
+        batch = self._resolve(self._refuse_erased(self._dedupe(batch)))
         if batch:
             self._store(batch)
         self.flush_rejects()
@@ -149,6 +161,9 @@ class BatchWriter:
         query = select(natural, ref.table.c.id).where(in_values(self.conn, natural, wanted))
         cache.update({ext: pk for ext, pk in self.conn.execute(query)})
         missing = [e for e in wanted if e not in cache]
+        if missing and ref.table is tables.customer and self._any_erased():
+            self._erased |= erased_among(self.conn, missing)
+            missing = [e for e in missing if e not in self._erased]
         if missing and ref.creatable and self.create_missing:
             insert_columns(self.conn, ref.table, _bare_rows(ref, missing))
             self.report.created[ref.table.name] += len(missing)
@@ -179,6 +194,9 @@ class BatchWriter:
             for i, (external, pk) in enumerate(zip(externals, ids, strict=True)):
                 if pk is None and external is not None and i not in bad:
                     bad[i] = ref.field
+                    if ref.table is tables.customer and external in self._erased:
+                        self.reject(batch.positions[i], ref.field, ERASED, "")
+                        continue
                     self.reject(
                         batch.positions[i], ref.field, self._unknown(ref, external), batch.raws[i]
                     )
@@ -186,6 +204,25 @@ class BatchWriter:
         if not bad:
             return batch
         return batch.take([i for i in range(len(batch)) if i not in bad])
+
+    def _any_erased(self) -> bool:
+        if self._erasures is None:
+            self._erasures = any_erased(self.conn)
+        return self._erasures
+
+    def _refuse_erased(self, batch: Batch) -> Batch:
+        """Customer rows with an erased id, turned down (one read per batch, none while
+        no customer has ever been erased)."""
+        if self.target.table is not tables.customer or not batch or not self._any_erased():
+            return batch
+        ids = batch.columns["customer_id"]
+        erased = erased_among(self.conn, sorted(set(ids)))
+        if not erased:
+            return batch
+        for position, customer_id in zip(batch.positions, ids, strict=True):
+            if customer_id in erased:
+                self.reject(position, "customer_id", ERASED, "")
+        return batch.take([i for i, c in enumerate(ids) if c not in erased])
 
     def _unknown(self, ref: Ref, external: str) -> str:
         hint = "import it first"

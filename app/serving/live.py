@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import Engine, text
 
+from app.db.erase import customer_hash
 from app.training.data import index_of
 from app.training.lines import epoch
 
@@ -46,6 +47,14 @@ class LivePurchases:
     def recent(self, customer_id: str) -> Recent | None:
         """The customer's lines since training, if any."""
         return self.by_customer.get(customer_id)
+
+    def forget(self, hashes: set[str]) -> None:
+        """Drop the recent lines of erased customers (`hashes`: SHA-256 of their ids)."""
+        if not hashes:
+            return
+        with self.lock:
+            for customer in [c for c in self.by_customer if customer_hash(c) in hashes]:
+                del self.by_customer[customer]
 
     def poll(self, engine: Engine, limit: int = 50_000) -> int:
         """Read new sale lines into memory; returns how many new ones were read."""

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import Unavailable
+from app.serving.erasure import ErasedSet
 from app.serving.live import LivePurchases
 from app.serving.offers import OfferPolicy
 from app.serving.recommender import Recommender
@@ -45,6 +46,7 @@ class Registry:
         self.current: Recommender | None = None
         self.failed: set[str] = set()
         self.lock = threading.Lock()
+        self.erased = ErasedSet(engine, model_dir)  # kept out of answers (app.serving.erasure)
 
     def get(self) -> Recommender:
         """The model to answer from, or 503 when none has been trained yet."""
@@ -56,8 +58,14 @@ class Registry:
             )
         return current
 
+    def for_customer(self, customer_id: str | None) -> Recommender:
+        """The model to answer about `customer_id` from; 404 for an erased customer."""
+        self.erased.check(customer_id)
+        return self.get()
+
     def refresh(self) -> None:
-        """Load the active version if it is not the one serving, then read new purchases.
+        """Load the active version if it is not the one serving, read new erasures and
+        new purchases.
 
         A database that cannot be read leaves everything as it is (the model keeps
         serving; `live.poll` tries again next time): the caller logs and retries.
@@ -65,9 +73,14 @@ class Registry:
         with self.lock:
             self._load_active()
             current = self.current
+        try:
+            self.erased.sync()
+        except SQLAlchemyError as exc:
+            log.warning("erased customers cannot be read now, retrying later: %s", exc)
         if current is None:
             return
         try:
+            current.live.forget(self.erased.drain())
             while current.live.poll(self.engine):
                 pass
         except SQLAlchemyError as exc:
