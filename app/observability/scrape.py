@@ -17,12 +17,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.contract import served_routes
+from app.observability.metrics import LATENCY_NAME
 from app.observability.middleware import Observed, RouteTemplates
 from app.observability.training import OUTCOMES, last
 
@@ -33,12 +34,11 @@ log = logging.getLogger("nextbest")
 def install(app: FastAPI) -> None:
     """Serve /metrics (no key, not in the contract), and count, time and give an id to
     every request, around all of the app's middleware and error handling."""
-    own = CollectorRegistry()
-    own.register(ServingState(app))
+    state = ServingState(app)
 
     def metrics() -> Response:
         """The service's metrics in the Prometheus text format."""
-        body = generate_latest(_shared()) + generate_latest(own)
+        body = generate_latest(Scraped(_shared(), state))
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     app.add_api_route(
@@ -56,6 +56,31 @@ def _shared() -> CollectorRegistry:
     registry = CollectorRegistry()
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return registry
+
+
+class Scraped(Collector):
+    """What one scrape shows: the process's (or every worker's) metrics, the request
+    counter derived from the latency histogram's counts, and the serving state."""
+
+    def __init__(self, shared: Collector, state: Collector) -> None:
+        self.shared, self.state = shared, state
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "nextbest_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            labels=["method", "route", "status"],
+        )
+        for family in self.shared.collect():
+            if family.name == LATENCY_NAME:
+                for sample in family.samples:
+                    if sample.name.endswith("_count"):
+                        labels = sample.labels
+                        values = [labels["method"], labels["route"], labels["status"]]
+                        requests.add_metric(values, sample.value)
+            yield family
+        yield requests
+        yield from self.state.collect()
 
 
 class ServingState(Collector):
