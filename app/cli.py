@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import time
 from collections import Counter
 from contextlib import AbstractContextManager
 from dataclasses import asdict
@@ -174,6 +175,7 @@ def train(
 ) -> None:
     """Train the cross-sell and upsell engines on the database; save and register a new
     model version, active unless it is worse than the active one (see `nextbest models`)."""
+    from app.observability import training
     from app.training.train import Activation, NothingToLearn
     from app.training.train import train as run_training
     from models.engine import Params
@@ -182,14 +184,18 @@ def train(
     params = Params(weighting=weighting.value)
     settings = get_settings()
     activation = Activation(settings.model_metric, settings.model_tolerance, force)
-    with _database() as engine:
-        try:
-            result = run_training(
-                engine, model_dir or settings.model_dir, params, holdout_days, activation
-            )
-        except NothingToLearn as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
+    directory = model_dir or settings.model_dir
+    start = time.perf_counter()
+    try:  # every outcome is recorded for the servers' /metrics
+        with _database() as engine:
+            result = run_training(engine, directory, params, holdout_days, activation)
+    except Exception as exc:
+        training.failed(directory, time.perf_counter() - start)
+        if not isinstance(exc, NothingToLearn):
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    training.finished(directory, result.version, result.timings["total"])
     data = result.manifest["data"]
     typer.echo(
         f"trained on {data['purchase_lines']:,} purchase lines, {data['customers']:,} "
@@ -323,6 +329,7 @@ def demo(
     """Generate data, import it into SQLite, train, and serve the API on localhost."""
     from app.auth.keys import create_key
     from app.demo.generate import generate
+    from app.observability import training
     from app.training.train import train as run_training
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -340,6 +347,7 @@ def demo(
             )
         _demo_events(engine, files)
         result = run_training(engine, get_settings().model_dir, holdout_days=30)
+        training.finished(get_settings().model_dir, result.version, result.timings["total"])
         typer.echo(
             f"  trained model {result.manifest['version']} in {result.timings['total']:.1f} s"
         )

@@ -149,14 +149,24 @@ async def _on_http(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, _route(request))
     return error_response(500, "internal_error", "internal error; it has been logged")
 
 
 async def _on_database(request: Request, exc: Exception) -> JSONResponse:
     """The database failed under a request (down, unreachable, locked): retry later."""
-    log.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+    log.warning("database error on %s %s: %s", request.method, _route(request), exc)
     return error_response(503, "unavailable", "the database cannot be reached now; retry shortly")
+
+
+def _route(request: Request) -> str:
+    """The route template, or the endpoint's name, for a log line: never the raw path,
+    which holds customer ids (personal data that logs would otherwise keep)."""
+    template = getattr(request.scope.get("route"), "path_format", None)
+    if template:
+        return str(template)
+    endpoint = request.scope.get("endpoint")
+    return getattr(endpoint, "__name__", "unmatched")
 
 
 def install(app: FastAPI) -> None:

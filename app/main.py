@@ -29,6 +29,7 @@ from app.api import (
 from app.auth.keys import KeyStore
 from app.auth.middleware import ApiKeys
 from app.db.engine import make_engine
+from app.observability import scrape
 from app.reporting.segments import model_segments
 from app.serving.offers import OfferPolicy
 from app.serving.registry import Refresher, Registry
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.segments = partial(model_segments, app.state.registry)  # for group_by=segment
     errors.install(app)
     app.add_middleware(ApiKeys, keys=KeyStore(app.state.engine, settings.key_cache_seconds))
+    scrape.install(app)  # /metrics; every request counted, timed and given an id
     for plain in PLAIN_ROUTES:  # the hottest routes first
         app.router.routes.insert(0, plain.route())
     app.include_router(recommend.router)

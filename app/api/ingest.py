@@ -22,6 +22,7 @@ from app.errors import (
 from app.ingest.importer import import_records
 from app.ingest.report import ImportReport
 from app.ingest.targets import TARGETS, Target
+from app.observability.metrics import rows_ingested
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
@@ -121,6 +122,7 @@ def _route(target: Target) -> None:
         report = await run_in_threadpool(
             import_records, engine, target, records, create_missing=create_missing
         )
+        rows_ingested(table, report.accepted, report.rejected)
         if table == "purchases" and report.inserted:
             await run_in_threadpool(request.app.state.registry.refresh)
         if table == "events" and report.rejected and not report.accepted:

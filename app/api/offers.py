@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from app.api.answers import OffersQuery
 from app.api.params import CUSTOMER_ID, parse_query, path_id, query_parameters
 from app.api.plain import PlainRoute
+from app.observability.metrics import offers_served
 from app.serving.offers import OfferRequest
 from app.serving.registry import Registry
 
@@ -26,6 +27,7 @@ async def offers(request: Request) -> Response:
     registry: Registry = request.app.state.registry
     asked = OfferRequest(customer_id, query.limit, tuple(query.kinds), query.channel, query.explain)
     answer = registry.for_customer(customer_id).offers.answer(registry.engine, asked)
+    offers_served(OFFERS_ROUTE.path, answer["offers"])
     return Response(orjson.dumps(answer), media_type="application/json")
 
 

@@ -6,6 +6,7 @@ from fastapi.responses import Response
 
 from app.api.params import CUSTOMER_ID, path_id
 from app.api.plain import PlainRoute
+from app.observability.metrics import upsell_served
 from app.serving.registry import Registry
 
 
@@ -24,6 +25,7 @@ async def upsell(request: Request) -> Response:
     customer_id = path_id(request, "customer_id")
     registry: Registry = request.app.state.registry
     answer = registry.for_customer(customer_id).upsell.answer(registry.engine, customer_id)
+    upsell_served(UPSELL_ROUTE.path, answer["decision"])
     return Response(orjson.dumps(answer), media_type="application/json")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import Unavailable
+from app.observability.metrics import model_served
 from app.serving.erasure import ErasedSet
 from app.serving.live import LivePurchases
 from app.serving.offers import OfferPolicy
@@ -126,9 +127,11 @@ class Registry:
             self.failed.add(path.name)
             return False
         live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
+        previous = self.current.version if self.current else None
         self.current = Recommender(model, manifest, live, self.band, self.policy, self.offer_policy)
         gc.collect()
         gc.freeze()  # the model's objects never die: keep them out of GC passes
+        model_served(previous, self.current.version)
         log.info("serving model %s", manifest["version"])
         return True
 

@@ -107,7 +107,7 @@ def test_demo_imports_into_its_own_sqlite_trains_and_prints_requests(
     assert "/cross-sell?limit=5'" in result.output and "trained model" in result.output
     assert "/profile'" in result.output and "/v1/segments'" in result.output
     assert "Web console: http://127.0.0.1:8123/ui/" in result.output
-    (model,) = (tmp_path / "nextbest-demo" / "models").iterdir()
+    (model,) = [p for p in (tmp_path / "nextbest-demo" / "models").iterdir() if p.is_dir()]
     assert (model / "manifest.json").is_file()
     with sqlite3.connect(tmp_path / "nextbest-demo" / "nextbest.db") as conn:
         (customers,) = conn.execute("SELECT count(*) FROM customer").fetchone()
@@ -132,7 +132,7 @@ def test_train_writes_an_artifact_and_evaluate_prints_the_table(
         database_url, "train", "--model-dir", str(tmp_path / "models"), "--holdout-days", "60"
     )
     assert code == 0, output
-    (artifact,) = (tmp_path / "models").iterdir()
+    (artifact,) = [p for p in (tmp_path / "models").iterdir() if p.is_dir()]
     manifest = json.loads((artifact / "manifest.json").read_text())
     assert manifest["version"] == artifact.name and manifest["version"] in output
     with (artifact / "model.npz").open("rb") as f:

@@ -1,0 +1,124 @@
+"""`nextbest serve --workers 2` as deployed: /metrics adds up both workers, the access
+log is JSON from both, and the metrics directory is gone when the server stops."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import httpx
+import pytest
+
+from ..api.conftest import new_key
+from .conftest import Samples, parse, value
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def metrics(base: str) -> Samples:
+    response = httpx.get(f"{base}/metrics", timeout=10)
+    assert response.status_code == 200
+    return parse(response.text)
+
+
+def workers_serving(samples: Samples) -> dict[str, str]:
+    """pid -> the version that worker serves (nextbest_model_info == 1)."""
+    found = {}
+    for (name, labels), v in samples.items():
+        if name == "nextbest_model_info" and v == 1:
+            found[dict(labels)["pid"]] = dict(labels)["version"]
+    return found
+
+
+class Served(NamedTuple):
+    base: str  # URL
+    log: Path  # the server's stderr
+    temp: Path  # its TMPDIR
+    process: subprocess.Popen[bytes]  # `nextbest serve`
+
+
+@pytest.fixture
+def server(shop: tuple[str, Path], tmp_path: Path) -> Iterator[Served]:
+    """`nextbest serve --workers 2 --access-log` on a free port, both workers ready."""
+    url, models = shop
+    port, temp = free_port(), tmp_path / "temp"
+    temp.mkdir()
+    env = {
+        **os.environ,
+        "NEXTBEST_DATABASE_URL": url,
+        "NEXTBEST_MODEL_DIR": str(models),
+        "TMPDIR": str(temp),
+    }
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [*command, "--access-log"], env=env, cwd=ROOT, stderr=stderr, start_new_session=True
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 120
+            while time.time() < deadline:  # until both workers have loaded the model
+                assert process.poll() is None, log.read_text()
+                try:
+                    if len(workers_serving(metrics(base))) == 2:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+            else:
+                raise AssertionError(f"two workers did not start:\n{log.read_text()}")
+            yield Served(base, log, temp, process)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def test_two_workers_add_up_in_metrics_and_log_json(server: Served, shop: tuple[str, Path]) -> None:
+    base, log, temp, _ = server
+    key = new_key(shop[0], "read")
+    route = {"method": "GET", "route": "/v1/customers/{customer_id}/cross-sell", "status": "200"}
+    before = value(metrics(base), "nextbest_http_requests_total", **route)
+    for n in range(40):  # a new connection each: the kernel spreads them over the workers
+        headers = {"Authorization": f"Bearer {key}", "X-Request-ID": f"mp-{n}"}
+        response = httpx.get(f"{base}/v1/customers/C{n + 1:06d}/cross-sell", headers=headers)
+        assert response.status_code == 200 and response.headers["x-request-id"] == f"mp-{n}"
+    scrapes = [metrics(base) for _ in range(6)]  # whichever worker answers, the same total
+    assert [value(s, "nextbest_http_requests_total", **route) - before for s in scrapes] == [40] * 6
+    served = workers_serving(scrapes[-1])
+    version = httpx.get(
+        f"{base}/v1/customers/C000001/cross-sell", headers={"Authorization": f"Bearer {key}"}
+    ).json()["model_version"]
+    assert len(served) == 2 and set(served.values()) == {version}
+    latency = "nextbest_http_request_duration_seconds_bucket"
+    assert value(scrapes[-1], latency, **route, le="+Inf") - before == 40
+    assert list(temp.glob("nextbest-metrics-*"))  # the workers' files, while they run
+
+    time.sleep(0.5)  # the last access lines
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    access = [line for line in lines if line["logger"] == "nextbest.access"]
+    ours = [line for line in access if str(line["request_id"]).startswith("mp-")]
+    assert sorted(line["request_id"] for line in ours) == sorted(f"mp-{n}" for n in range(40))
+    assert {line["pid"] for line in ours} == {int(pid) for pid in served}  # both answered
+    assert key not in log.read_text() and "C000001" not in log.read_text()
+
+
+def test_the_metrics_directory_is_removed_when_the_server_stops(server: Served) -> None:
+    (directory,) = server.temp.glob("nextbest-metrics-*")
+    assert any(directory.glob("*.db"))  # one file per worker and kind of metric
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=30) == 0
+    assert not directory.exists()
