@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from app.ingest.csv_columns import ColumnChunk, CsvColumns
+from app.ingest.csv_columns import BLOCK_BYTES, ColumnChunk, CsvColumns
 from app.ingest.importer import finish_run, start_run
 from app.ingest.report import ImportReport
 from app.ingest.retail_catalog import Catalog
@@ -142,9 +142,14 @@ def _write_catalog(
         }
 
 
-def import_online_retail(engine: Engine, path: Path) -> ImportReport:
-    """Import the file at `path`; raises SourceUnreadable (changing nothing) if it cannot."""
-    source = CsvColumns(path)
+def import_online_retail(
+    engine: Engine, path: Path, *, block_bytes: int = BLOCK_BYTES
+) -> ImportReport:
+    """Import the file at `path`; raises SourceUnreadable (changing nothing) if it cannot.
+
+    `block_bytes` is how much of the file is read and judged at a time.
+    """
+    source = CsvColumns(path, block_bytes=block_bytes)
     report = ImportReport("online-retail", str(path))
     with _collector_paused(), engine.begin() as conn:
         run_id = start_run(conn, report)
