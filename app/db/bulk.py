@@ -96,8 +96,42 @@ def _send(conn: Connection, table: Table, rows: _Prepared) -> None:
     """Insert prepared rows into `table` (or another table with the same columns)."""
     if _uses_copy(conn):
         _copy(conn, table, rows.names, rows.lines)
+    elif conn.dialect.driver == "pymysql" and rows.tuples:
+        _multirow_insert(conn, table, rows)
     elif rows.tuples:
         conn.exec_driver_sql(_positional_insert(conn, table, rows.names), rows.tuples)
+
+
+def _multirow_insert(conn: Connection, table: Table, rows: _Prepared) -> None:
+    """INSERT ... VALUES (...), (...) in statements of about a megabyte, as PyMySQL's
+    executemany builds them, but with each distinct value escaped once (by PyMySQL's
+    own escaping) instead of each value of each row."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    columns = [
+        _each_distinct(list(values), raw.escape) for values in zip(*rows.tuples, strict=True)
+    ]
+    literals = [["NULL" if v is None else v for v in column] for column in columns]
+    values = list(map(",".join, zip(*literals, strict=True)))
+    quote = conn.dialect.identifier_preparer.quote
+    head = (
+        f"INSERT INTO {conn.dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(n) for n in rows.names)}) VALUES "
+    )
+    error = conn.dialect.loaded_dbapi.Error
+    with raw.cursor() as cursor:
+        start = 0
+        while start < len(values):
+            end, size = start, 0
+            while end < len(values) and size < 1_000_000:
+                size += len(values[end]) + 3
+                end += 1
+            statement = head + "(" + "),(".join(values[start:end]) + ")"
+            try:
+                cursor.execute(statement)
+            except error as exc:  # raised as SQLAlchemy's, like execute()
+                raise DBAPIError.instance(head, None, exc, error) from exc
+            start = end
 
 
 def insert_columns(conn: Connection, table: Table, columns: dict[str, list[Any]]) -> None:
