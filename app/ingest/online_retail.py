@@ -17,211 +17,95 @@ How each kind of line is treated (the report counts each):
 
 Customers get their Country; items get the description used most often as name and
 the median sale price as price, in GBP.
+
+The file is read in chunks of columns and judged a chunk at a time with numpy
+(retail_lines.py), while a second thread writes the previous chunk.
 """
 
-import statistics
-from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from sqlalchemy import Engine
 
-from app.ingest.importer import describe_error, finish_run, start_run
-from app.ingest.report import ImportReport, Reject
-from app.ingest.rows import CustomerRow, ExternalId, ItemRow, PastTimestamp, PurchaseRow
-from app.ingest.sources import CsvSource, SourceRow
+from app.ingest.csv_columns import BLOCK_BYTES, ColumnChunk, CsvColumns
+from app.ingest.importer import finish_run, start_run
+from app.ingest.report import ImportReport
+from app.ingest.retail_catalog import Catalog
+from app.ingest.retail_lines import (
+    ANONYMOUS,
+    COLUMNS,
+    FEE,
+    FEE_CODES,
+    MERGED,
+    RETURN,
+    SALE,
+    OnlineRetailLine,
+    is_fee,
+    joined,
+    judge,
+)
+from app.ingest.rows import CustomerRow, ItemRow, PurchaseRow
 from app.ingest.targets import TARGETS
 from app.ingest.writer import BackgroundWriter, Batch, BatchWriter, in_background
 
-COLUMNS = (
-    "invoiceno",
-    "stockcode",
-    "description",
-    "quantity",
-    "invoicedate",
-    "unitprice",
-    "customerid",
-    "country",
-)
-FEE_CODES = frozenset(
-    {"POST", "DOT", "M", "D", "C2", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK"}
-)
+__all__ = [
+    "ANONYMOUS",
+    "COLUMNS",
+    "FEE",
+    "FEE_CODES",
+    "MERGED",
+    "RETURN",
+    "SALE",
+    "OnlineRetailLine",
+    "import_online_retail",
+    "is_fee",
+]
+
 CURRENCY = "GBP"
 PURCHASE_FIELDS = frozenset(PurchaseRow.model_fields)
-BATCH_SIZE = 10000
-
-RETURN = "cancellation lines (invoice starting with C): kept as returns"
-ANONYMOUS = "sale lines without CustomerID: kept as anonymous orders (baskets)"
-SALE = "sale lines of known customers: kept as purchases"
-FEE = "of these, postage/fee/adjustment lines: kept, item marked inactive"
-MERGED = "of these, repeated stock codes in one invoice: merged into the first line"
 
 
-def _invoice_date(value: str) -> str | datetime:
-    """The data set circulates with ISO dates and with '12/1/2010 8:26'."""
-    if "/" in value:
-        return datetime.strptime(value, "%m/%d/%Y %H:%M")
-    return value
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while half a million rows of strings are alive.
 
-
-def _customer(value: str) -> str:
-    """CustomerID is stored as a float in some copies: 17850.0 means customer 17850."""
-    return value[:-2] if value.endswith(".0") else value
-
-
-class OnlineRetailLine(BaseModel):
-    """One line of the file, as written; classified into a purchase or a reject after.
-
-    Fields that become purchase fields use PurchaseRow's types, so a valid line is a
-    valid purchase once its sign has been dealt with.
+    The import makes no reference cycles; without the pause the collector walks the
+    growing heap again and again, which costs as much as parsing the file.
     """
-
-    invoiceno: ExternalId
-    stockcode: ExternalId
-    description: str | None = None
-    quantity: int
-    invoicedate: Annotated[PastTimestamp, BeforeValidator(_invoice_date)]
-    unitprice: Annotated[float, Field(allow_inf_nan=False)]
-    customerid: Annotated[ExternalId, BeforeValidator(_customer)] | None = None
-    country: str | None = None
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def is_fee(stock_code: str) -> bool:
-    """Postage, fees and adjustments: real lines, but nothing a customer should be offered."""
-    return stock_code.upper() in FEE_CODES or stock_code.lower().startswith("gift_")
-
-
-@dataclass
-class _Group:
-    """Lines of one invoice with the same stock code, merged into one purchase."""
-
-    position: int
-    raw: list[str]
-    quantity: float
-    amount: float
-    line: OnlineRetailLine
-
-
-@dataclass
-class _Catalog:
-    """What the file says about each customer and item, for their rows at the end."""
-
-    countries: dict[str, str] = field(default_factory=dict)
-    names: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    prices: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-
-    def note(self, line: OnlineRetailLine) -> None:
-        if line.customerid and line.country:
-            self.countries[line.customerid] = line.country
-        if line.description and line.description.strip():
-            self.names[line.stockcode][line.description.strip()] += 1
-        if line.unitprice > 0 and not line.invoiceno.startswith("C"):
-            self.prices[line.stockcode].append(line.unitprice)
-        else:
-            self.prices.setdefault(line.stockcode, [])
-
-
-class OnlineRetailImport:
-    """One pass over the file: classify, merge per invoice, write purchases in batches."""
-
-    def __init__(self, writer: BackgroundWriter, report: ImportReport) -> None:
-        self.writer = writer
-        self.report = report
-        self.catalog = _Catalog()
-        self.invoice: str | None = None
-        self.groups: dict[tuple[str, str], _Group] = {}
-        self.batch = Batch.empty(TARGETS["purchases"], PURCHASE_FIELDS)
-        self.merged = 0  # accepted lines that became part of an earlier line
-
-    def feed(self, item: SourceRow) -> None:
-        """Give one line of the file its verdict (merged lines wait for their invoice)."""
-        self.report.submitted += 1
-        if item.values is None:
-            field, reason = item.problem or (None, "unreadable")
-            self.batch.rejects.append(Reject(item.position, field, reason, item.raw))
-            return
-        try:
-            line = OnlineRetailLine.model_validate(item.values)
-        except ValidationError as exc:
-            self.batch.rejects.append(Reject(item.position, *describe_error(exc), item.raw))
-            return
-        rejection = _rejection(line)
-        if rejection:
-            self.batch.rejects.append(Reject(item.position, *rejection, item.raw))
-            return
-        if line.invoiceno != self.invoice:
-            self.flush_invoice()
-            self.invoice = line.invoiceno
-        self._add(item, line)
-
-    def _add(self, item: SourceRow, line: OnlineRetailLine) -> None:
-        self.catalog.note(line)
-        kind = "return" if line.invoiceno.startswith("C") else "sale"
-        quantity = float(abs(line.quantity))
-        self.report.treatment[
-            RETURN if kind == "return" else SALE if line.customerid else ANONYMOUS
-        ] += 1
-        if is_fee(line.stockcode):
-            self.report.treatment[FEE] += 1
-        group = self.groups.get((line.stockcode, kind))
-        if group is None:
-            self.groups[(line.stockcode, kind)] = _Group(
-                item.position, [item.raw], quantity, quantity * line.unitprice, line
-            )
-            return
-        group.raw.append(item.raw)
-        group.quantity += quantity
-        group.amount += quantity * line.unitprice
-        self.report.treatment[MERGED] += 1
-        self.merged += 1
-
-    def flush_invoice(self) -> None:
-        """Turn the finished invoice's groups into purchase rows."""
-        for (stock_code, kind), group in self.groups.items():
-            line = group.line
-            # Every value was validated on the line with PurchaseRow's own types.
-            columns = self.batch.columns
-            columns["order_id"].append(line.invoiceno)
-            columns["customer_id"].append(line.customerid)
-            columns["item_id"].append(stock_code)
-            columns["kind"].append(kind)
-            columns["quantity"].append(round(group.quantity, 4))
-            columns["unit_price"].append(round(group.amount / group.quantity, 4))
-            columns["purchased_at"].append(line.invoicedate)
-            self.batch.positions.append(group.position)
-            self.batch.raws.append("".join(group.raw))
-        self.groups = {}
-        if len(self.batch) >= BATCH_SIZE:
-            self.flush_batch()
-
-    def flush_batch(self) -> None:
-        """Write the purchases (and rejected lines) gathered so far."""
-        self.writer.write(self.batch)
-        self.batch = Batch.empty(TARGETS["purchases"], PURCHASE_FIELDS)
-
-
-def _rejection(line: OnlineRetailLine) -> tuple[str, str] | None:
-    if line.unitprice < 0:
-        return "unitprice", f"negative price {line.unitprice} (a bad-debt adjustment, not a sale)"
-    if line.invoiceno.startswith("C"):
-        if line.quantity >= 0:
-            return "quantity", f"cancellation with quantity {line.quantity}; expected negative"
-        return None
-    if line.quantity <= 0:
-        return "quantity", (
-            f"quantity {line.quantity} on an invoice that is not a cancellation "
-            "(a stock write-off, not a sale)"
-        )
-    return None
+def _feed(chunks: Iterator[ColumnChunk], writer: BackgroundWriter, report: ImportReport) -> Catalog:
+    """Judge every chunk and queue its purchases and rejects for the writer."""
+    catalog = Catalog()
+    pending = ColumnChunk([], [], {n: () for n in COLUMNS})
+    chunk = next(chunks, None)
+    while chunk is not None:
+        following = next(chunks, None)
+        judged, pending = judge(joined(pending, chunk), final=following is None)
+        report.submitted += len(judged.positions) + judged.merged + len(judged.rejects)
+        report.submitted += len(chunk.rejects)
+        report.treatment.update(judged.treatment)
+        report.accepted += judged.merged
+        catalog.note(judged.lines)
+        rejects = sorted(chunk.rejects + judged.rejects, key=lambda r: r.position)
+        batch = Batch(PURCHASE_FIELDS, judged.columns, judged.positions, judged.raws, rejects)
+        writer.write(batch)
+        chunk = following
+    return catalog
 
 
 def _write_catalog(
     writer_for: Callable[[str, ImportReport], BatchWriter],
-    catalog: _Catalog,
+    catalog: Catalog,
     report: ImportReport,
 ) -> None:
     """Give the customers and items the file mentions their country, name and price."""
@@ -229,16 +113,17 @@ def _write_catalog(
         CustomerRow(customer_id=cid, country=country)
         for cid, country in sorted(catalog.countries.items())
     ]
+    medians = catalog.medians()
     items = [
         ItemRow(
             item_id=code,
-            name=names.most_common(1)[0][0] if (names := catalog.names.get(code)) else None,
-            price=round(statistics.median(prices), 4) if prices else None,
+            name=catalog.name(code),
+            price=round(price, 4) if price is not None else None,
             currency=CURRENCY,
             active=not is_fee(code),
             attributes={"fee": True} if is_fee(code) else {},
         )
-        for code, prices in sorted(catalog.prices.items())
+        for code, price in sorted(medians.items())
     ]
     for name, rows, fields in (
         ("customers", customers, {"country"}),
@@ -257,25 +142,25 @@ def _write_catalog(
         }
 
 
-def import_online_retail(engine: Engine, path: Path) -> ImportReport:
-    """Import the file at `path`; raises SourceUnreadable (changing nothing) if it cannot."""
-    source = CsvSource(path)
+def import_online_retail(
+    engine: Engine, path: Path, *, block_bytes: int = BLOCK_BYTES
+) -> ImportReport:
+    """Import the file at `path`; raises SourceUnreadable (changing nothing) if it cannot.
+
+    `block_bytes` is how much of the file is read and judged at a time.
+    """
+    source = CsvColumns(path, block_bytes=block_bytes)
     report = ImportReport("online-retail", str(path))
-    with engine.begin() as conn:
+    with _collector_paused(), engine.begin() as conn:
         run_id = start_run(conn, report)
         purchases = BatchWriter(conn, TARGETS["purchases"], report, run_id, create_missing=True)
         with in_background(purchases) as background:
-            state = OnlineRetailImport(background, report)
-            for item in source.rows(COLUMNS, COLUMNS):
-                state.feed(item)
-            state.flush_invoice()
-            state.flush_batch()
-        report.accepted += state.merged
+            catalog = _feed(source.chunks(COLUMNS, COLUMNS), background, report)
         report.warnings.extend(source.warnings)
 
         def writer_for(name: str, sub: ImportReport) -> BatchWriter:
             return BatchWriter(conn, TARGETS[name], sub, run_id)
 
-        _write_catalog(writer_for, state.catalog, report)
+        _write_catalog(writer_for, catalog, report)
         finish_run(conn, report)
     return report

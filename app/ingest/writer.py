@@ -3,7 +3,8 @@
 Rows travel column by column (`Batch`), because per-row dicts cost more than the
 database's own work on large imports. It works the same on SQLite, PostgreSQL and
 MySQL: per batch it reads the rows that already exist for the batch's keys, inserts
-the new ones (COPY on PostgreSQL) and updates the changed ones. If the database
+the new ones (COPY on PostgreSQL) and updates the changed ones; a large batch is
+staged in a temporary table instead and compared by the database. If the database
 refuses a batch (a constraint the row models do not know about, a concurrent
 writer), the batch is retried row by row inside savepoints, so one bad row never
 takes the good ones down with it.
@@ -21,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import JSON, Connection, and_, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
 from app.db import tables
-from app.db.bulk import in_values, insert_columns
+from app.db.bulk import in_values, insert_columns, upsert_columns
 from app.db.erase import any_erased, erased_among
 from app.ingest.report import ImportReport, Reject
 from app.ingest.targets import Ref, Target
@@ -34,6 +35,9 @@ ERASED = (
     "this customer was erased on request: an erased customer is not imported again "
     "(the row is not kept)"
 )
+# From this many rows a batch is compared with the stored rows by the database
+# (a staging table), not by reading them back.
+STAGED_ROWS = 5000
 
 
 @dataclass
@@ -173,6 +177,10 @@ class BatchWriter:
 
     def _dedupe(self, batch: Batch) -> Batch:
         seen, key = self._seen, self.target.key
+        hashes = list(map(hash, batch.keys(key)))
+        if len(set(hashes)) == len(hashes) and seen.keys().isdisjoint(hashes):
+            seen.update(zip(hashes, batch.positions, strict=True))  # the usual case
+            return batch
         keep = []
         for i, (position, values) in enumerate(zip(batch.positions, batch.keys(key), strict=True)):
             first = seen.setdefault(hash(values), position)
@@ -190,7 +198,10 @@ class BatchWriter:
         for ref in self.target.refs:
             externals = batch.columns[ref.field]
             cache = self.known_ids(ref, externals)
-            ids = [cache.get(e) if e is not None else None for e in externals]
+            ids = list(map(cache.get, externals))  # None (anonymous) stays None
+            batch.columns[ref.field] = ids
+            if ids.count(None) == externals.count(None):
+                continue  # every reference is known
             for i, (external, pk) in enumerate(zip(externals, ids, strict=True)):
                 if pk is None and external is not None and i not in bad:
                     bad[i] = ref.field
@@ -200,7 +211,6 @@ class BatchWriter:
                     self.reject(
                         batch.positions[i], ref.field, self._unknown(ref, external), batch.raws[i]
                     )
-            batch.columns[ref.field] = ids
         if not bad:
             return batch
         return batch.take([i for i in range(len(batch)) if i not in bad])
@@ -247,6 +257,11 @@ class BatchWriter:
         self.report.unchanged += len(batch) - inserted - updated
 
     def _upsert(self, batch: Batch) -> tuple[int, int]:
+        if len(batch) >= STAGED_ROWS and self._comparable(batch):
+            fields = sorted(batch.fields.difference(self.target.key))
+            return upsert_columns(
+                self.conn, self.target.table, self.target.key, fields, self._columns(batch)
+            )
         keys = batch.keys(self.target.key)
         existing = self._existing(batch, keys)
         if not existing:
@@ -292,12 +307,20 @@ class BatchWriter:
                 found[row_key] = row
         return found
 
-    def _insert(self, batch: Batch) -> None:
+    def _comparable(self, batch: Batch) -> bool:
+        """Whether every column compares in SQL (PostgreSQL's JSON has no equality)."""
+        table = self.target.table
+        return not any(isinstance(table.c[name].type, JSON) for name in batch.columns)
+
+    def _columns(self, batch: Batch) -> dict[str, list[Any]]:
         columns = batch.columns
         if self.target.table is tables.customer:
             now = datetime.now(UTC)
             columns = columns | {"created_at": [t or now for t in columns["created_at"]]}
-        insert_columns(self.conn, self.target.table, columns)
+        return columns
+
+    def _insert(self, batch: Batch) -> None:
+        insert_columns(self.conn, self.target.table, self._columns(batch))
 
 
 class BackgroundWriter:

@@ -88,3 +88,46 @@ def test_full_file_accounts_for_every_row_and_reimports_nothing(
     second = import_online_retail(engine, online_retail)
     assert (second.inserted, second.updated, second.rejected) == (0, 0, first.rejected)
     assert second.unchanged == first.inserted
+
+
+def stored(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                tables.purchase.c.order_id,
+                tables.item.c.item_id,
+                tables.purchase.c.kind,
+                tables.purchase.c.quantity,
+                tables.purchase.c.unit_price,
+            )
+            .join(tables.item, tables.item.c.id == tables.purchase.c.item_id)
+            .order_by(tables.purchase.c.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_invoices_read_in_small_pieces_are_merged_the_same(engine: Engine, tmp_path: Path) -> None:
+    # 40 bytes a piece: every invoice of the file is split across pieces.
+    lines = [
+        *LINES,
+        "536365,85123A,REPEATED LATER,1,2010-12-03 10:00:00,2.55,17850.0,United Kingdom",
+    ]
+    path = tmp_path / "retail.csv"
+    path.write_text(HEADER + "\n".join(lines) + "\n")
+    report = import_online_retail(engine, path, block_bytes=40)
+    assert (report.submitted, report.accepted, report.rejected) == (10, 6, 4)
+    assert report.treatment[retail.MERGED] == 1
+    assert sorted((r.position, r.field) for r in report.rejects) == [
+        (8, "quantity"),
+        (9, "unitprice"),
+        (10, "invoicedate"),
+        (11, "order_id"),  # invoice 536365 again, after others: not merged, a duplicate
+    ]
+    assert "already given at line 2" in next(r.reason for r in report.rejects if r.position == 11)
+    assert stored(engine) == [
+        ("536365", "85123A", "sale", 6.0, 2.55),
+        ("536365", "71053", "sale", 8.0, 3.2925),
+        ("536366", "POST", "sale", 1.0, 18.0),
+        ("536367", "71053", "sale", 1.0, 3.39),
+        ("C536368", "85123A", "return", 2.0, 2.55),
+    ]
