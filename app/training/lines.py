@@ -63,7 +63,8 @@ def _read_lines(url: str, kind: str, after_id: int, last_id: int) -> dict[str, n
 
 
 def lines(conn: Connection, kind: str, after_id: int, last_id: int) -> dict[str, np.ndarray]:
-    """Purchase lines of one kind as arrays: customer (-1 anonymous), item, order, time.
+    """Purchase lines of one kind as arrays: customer (-1 anonymous), item, order, time,
+    money (quantity x unit price, float64: what the segments add up).
 
     Read with the driver's own cursor, a chunk at a time, each chunk turned into arrays
     at once. Orders become int64 hashes of their ids: only equality matters.
@@ -71,7 +72,8 @@ def lines(conn: Connection, kind: str, after_id: int, last_id: int) -> dict[str,
     dialect = conn.dialect.name
     at = "purchased_at" if dialect == "sqlite" else epoch("purchased_at", dialect)
     sql = (
-        f"SELECT COALESCE(customer_id, -1), item_id, order_id, {at} FROM purchase "
+        f"SELECT COALESCE(customer_id, -1), item_id, order_id, {at}, {_money(dialect)} "
+        "FROM purchase "
         f"WHERE kind = '{kind}' AND id > {int(after_id)} AND id <= {int(last_id)}"
     )
     parts: list[list[np.ndarray]] = []
@@ -83,13 +85,24 @@ def lines(conn: Connection, kind: str, after_id: int, last_id: int) -> dict[str,
                 block[:, 1].astype(np.int64),
                 np.fromiter(map(hash, block[:, 2]), dtype=np.int64, count=len(block)),
                 _seconds(block[:, 3]),
+                block[:, 4].astype(np.float64),
             ]
         )
-    names = ("customer", "item", "order", "time")
+    names = ("customer", "item", "order", "time", "money")
     if not parts:
-        return {name: np.zeros(0, dtype=np.int64) for name in names}
+        empty = {name: np.zeros(0, dtype=np.int64) for name in names}
+        return {**empty, "money": np.zeros(0, dtype=np.float64)}
     columns = zip(*parts, strict=True)
     return {name: np.concatenate(column) for name, column in zip(names, columns, strict=True)}
+
+
+def _money(dialect: str) -> str:
+    """SQL for a line's quantity x unit price as a float, not a Decimal per row."""
+    if dialect == "postgresql":
+        return "CAST(quantity * unit_price AS DOUBLE PRECISION)"
+    if dialect == "sqlite":
+        return "quantity * unit_price"
+    return "quantity * unit_price * 1e0"  # MySQL: times a float literal is a DOUBLE
 
 
 def stream(conn: Connection, sql: str) -> Iterator[Sequence[Any]]:
