@@ -68,10 +68,12 @@ def load_snapshot(engine: Engine) -> Snapshot:
     """Everything training needs: lines up to the newest purchase id at the start."""
     with engine.connect() as conn:
         last_id = int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM purchase")).scalar_one())
-        items = _items(conn)
-        customers = _customers(conn)
-        sales = sale_lines(engine, conn, last_id)
-        returns = lines(conn, "return", 0, last_id)
+        sales, (items, customers, returns) = sale_lines(
+            engine,
+            conn,
+            last_id,
+            lambda: (_items(conn), _customers(conn), lines(conn, "return", 0, last_id)),
+        )
     item_db_ids, item_ids, names, category, categories, price, active, fee, consumable = items[:9]
     pack, currency = items[9:]
     # Kinds only group premium alternatives: the cross-sell blend sees categories alone.

@@ -6,16 +6,17 @@ and SQLAlchemy, not the models.
 
 import multiprocessing
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import Connection, Engine
 
 from app.db.engine import make_engine
 
+T = TypeVar("T")
 CHUNK = 100_000
 PARALLEL_READ = 500_000  # purchase ids above which two processes read the sale lines
 
@@ -29,27 +30,32 @@ def epoch(column: str, dialect: str) -> str:
     return f"TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', {column})"
 
 
-def sale_lines(engine: Engine, conn: Connection, last_id: int) -> dict[str, np.ndarray]:
+def sale_lines(
+    engine: Engine, conn: Connection, last_id: int, meanwhile: Callable[[], T]
+) -> tuple[dict[str, np.ndarray], T]:
     """Sale lines; a large table is read in two halves at once, one in a second process.
 
     Turning driver rows into arrays is CPU-bound Python, so a second core shortens the
-    longest step of training. The helper process is forked on Linux (nothing to
-    re-import, and no `__main__` guard needed in the caller's script); where that is
-    not possible, or an in-memory SQLite database cannot be shared, one process reads.
+    longest step of training. `meanwhile()` (the caller's other reads) runs here while
+    the second process starts on its half, so both finish at about the same time. The
+    helper process is forked on Linux (nothing to re-import, and no `__main__` guard
+    needed in the caller's script); where that is not possible, or an in-memory SQLite
+    database cannot be shared, one process reads.
     """
     in_memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
     if last_id < PARALLEL_READ or in_memory or sys.platform != "linux":
-        return lines(conn, "sale", 0, last_id)
+        return lines(conn, "sale", 0, last_id), meanwhile()
     middle = last_id // 2
     url = engine.url.render_as_string(hide_password=False)
     try:
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
             second = pool.submit(_read_lines, url, "sale", middle, last_id)
+            other = meanwhile()
             first = lines(conn, "sale", 0, middle)
             rest = second.result()
     except (BrokenProcessPool, OSError):
-        return lines(conn, "sale", 0, last_id)
-    return {name: np.concatenate([first[name], rest[name]]) for name in first}
+        return lines(conn, "sale", 0, last_id), meanwhile()
+    return {name: np.concatenate([first[name], rest[name]]) for name in first}, other
 
 
 def _read_lines(url: str, kind: str, after_id: int, last_id: int) -> dict[str, np.ndarray]:
