@@ -12,6 +12,7 @@ loaded into NextBest's database with dates and orders added. Then, in one run:
 
     python bench/serving.py                      # the full size (about 10 minutes)
     python bench/serving.py --customers 20000 --items 5000 --lines 300000 --duration 10
+    python bench/serving.py --train-only         # the training table alone
 
 Needs wrk (Debian: apt-get install wrk) and the naive server script
 (`--naive`, default ../shared/bench/naive_server.py next to the checkout).
@@ -129,7 +130,8 @@ def time_train(url: str, model_dir: Path) -> tuple[float, str]:
     elapsed = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(f"nextbest train failed:\n{done.stdout}{done.stderr}")
-    return elapsed, done.stdout.strip().splitlines()[-1]
+    saved = [line for line in done.stdout.splitlines() if " saved to " in line]
+    return elapsed, (saved or done.stdout.strip().splitlines())[-1]
 
 
 def time_implicit_fit(customers: int, items: int, lines: int, iterations: int) -> float:
@@ -247,13 +249,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="NextBest worker processes")
     parser.add_argument("--naive", type=Path, default=NAIVE)
     parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "serving")
-    parser.add_argument(
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument(
         "--serve-only", action="store_true", help="skip training, serve the newest model"
     )
+    only.add_argument(
+        "--train-only", action="store_true", help="time training alone, skip the load test"
+    )
     args = parser.parse_args()
-    if not shutil.which("wrk"):
+    if not args.train_only and not shutil.which("wrk"):
         parser.error("wrk not found (Debian: apt-get install wrk)")
-    if not args.naive.is_file():
+    if not args.train_only and not args.naive.is_file():
         parser.error(f"{args.naive} not found; pass --naive")
     size = f"{args.customers},{args.items},{args.lines}"
     work = args.dir / size.replace(",", "-")
@@ -268,6 +274,10 @@ def main() -> None:
         train_s, trained = time_train(url, work / "models")
         fit15 = time_implicit_fit(args.customers, args.items, args.lines, 15)
         fit_ours = time_implicit_fit(args.customers, args.items, args.lines, Params().iterations)
+        if args.train_only:
+            print(f"\n{size} (customers, items, lines); {os.cpu_count()} cores\n")
+            print_training(train_s, fit15, fit_ours, trained)
+            return
     results = {}
     env = {"NEXTBEST_DATABASE_URL": url, "NEXTBEST_MODEL_DIR": str(work / "models")}
     key = bench_key(url)

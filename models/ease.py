@@ -45,17 +45,31 @@ class Ease:
 
 
 def fit_ease(matrix: sp.csr_matrix, lam: float = 500.0, max_items: int = 4000) -> Ease:
-    """Fit EASE with L2 penalty `lam` on the `max_items` most bought items."""
+    """Fit EASE with L2 penalty `lam` on the `max_items` most bought items.
+
+    The weights are computed in place in one items x items float32 array: at 4,000
+    items each copy of it is 64 MB and a tenth of a second.
+    """
     counts = np.asarray(matrix.sum(axis=0)).ravel()
     items = np.sort(np.argsort(-counts, kind="stable")[:max_items]).astype(np.int32)
     items = items[counts[items] > 0]
-    sub = matrix[:, items]
-    gram = (sub.T @ sub).toarray().astype(np.float32)
+    gram = _gram(matrix, items)
     gram[np.diag_indices_from(gram)] += lam
-    inverse = _spd_inverse(gram)
-    weights = inverse / -np.diag(inverse)
+    weights = _spd_inverse(gram)
+    weights /= -np.diag(weights).copy()
     np.fill_diagonal(weights, 0.0)
-    return Ease(items, weights.astype(np.float32), matrix.shape[1])
+    return Ease(items, weights, matrix.shape[1])
+
+
+def _gram(matrix: sp.csr_matrix, items: np.ndarray) -> np.ndarray:
+    """XᵀX over the columns `items`, dense float32.
+
+    The columns are taken from a CSC copy (a column slice of CSR walks every row),
+    and the product is CSR times CSR: three times faster than `sub.T @ sub`.
+    """
+    columns = sp.csc_matrix(matrix, dtype=np.float32)[:, items]
+    product = (columns.T.tocsr() @ columns.tocsr()).toarray()
+    return np.asarray(product, dtype=np.float32)
 
 
 def _spd_inverse(gram: np.ndarray) -> np.ndarray:
@@ -63,12 +77,29 @@ def _spd_inverse(gram: np.ndarray) -> np.ndarray:
 
     Twice as fast as a general inverse, and float32 is accurate enough here (the
     ridge `lam` keeps the matrix well conditioned). BLAS stays on one thread, as
-    implicit requires; training runs this beside the ALS fit instead.
+    implicit requires; training runs this beside the ALS fit instead. `gram` is
+    overwritten: LAPACK works on its transpose (the same matrix, and a C array seen
+    as Fortran needs no copy), and returns the inverse's lower triangle in place.
     """
-    factor, info = sl.lapack.spotrf(gram, lower=1, overwrite_a=1)
+    factor, info = sl.lapack.spotrf(gram.T, lower=0, overwrite_a=1)
     if info == 0:
-        inverse, info = sl.lapack.spotri(factor, lower=1, overwrite_c=1)
+        inverse, info = sl.lapack.spotri(factor, lower=0, overwrite_c=1)
     if info != 0:
         raise np.linalg.LinAlgError(f"EASE gram matrix is not positive definite (info {info})")
-    full: np.ndarray = np.tril(inverse) + np.tril(inverse, -1).T
+    full: np.ndarray = inverse.T
+    _mirror_lower(full)
     return full
+
+
+def _mirror_lower(square: np.ndarray, block: int = 512) -> None:
+    """Copy the lower triangle of a C-ordered square array onto its upper one, in place.
+
+    A block at a time, so no second n x n array is made.
+    """
+    n = len(square)
+    for start in range(0, n, block):
+        end = min(start + block, n)
+        diagonal = square[start:end, start:end]
+        upper = np.triu_indices(end - start, 1)
+        diagonal[upper] = diagonal.T[upper]
+        square[start:end, end:] = square[end:, start:end].T

@@ -69,8 +69,10 @@ def fit_engine(
 ) -> Engine:
     """Fit every piece on `history`; `group[c]` is customer c's group (-1 for none).
 
-    EASE is fitted in a second thread while implicit fits ALS: both spend their time in
-    native code without the GIL, and together they finish sooner than one after the other.
+    implicit fits ALS in this thread while a second one fits EASE, then the cycles,
+    basket rules and name similarity: all of them spend their time in native code
+    (LAPACK, numpy's sorts, sparse products) without the GIL, and the second thread's
+    work takes about as long as ALS, so on two cores they finish together.
     """
     owned = customer_items(history)
     weighted = owned if params.weighting == "binary" else customer_items(history, params.weighting)
@@ -79,6 +81,12 @@ def fit_engine(
         fitting_ease = background.submit(
             fit_ease, weighted, params.ease_lambda, params.ease_max_items
         )
+        only = items.consumable if items.consumable.any() else None
+        fitting_cycles = background.submit(fit_cycles, history, only=only)
+        fitting_baskets = background.submit(
+            fit_baskets, history, params.min_support, params.basket_rules
+        )
+        fitting_content = background.submit(similar_by_name, items.names, params.content_neighbours)
         als = fit_als(
             weighted,
             params.factors,
@@ -87,13 +95,13 @@ def fit_engine(
             params.iterations,
             params.seed,
         )
-        ease = fitting_ease.result()
-    cycles = fit_cycles(history, only=items.consumable if items.consumable.any() else None)
+        ease, cycles = fitting_ease.result(), fitting_cycles.result()
+        baskets, content = fitting_baskets.result(), fitting_content.result()
     sold = first_sold(history)
     cross_sell = CrossSell(
         ease=ease,
         als=als,
-        content=similar_by_name(items.names, params.content_neighbours),
+        content=content,
         newness=standardised_newness(newness(sold, now, params.newness_days)),
         category=items.category.astype(np.int32),
         durable=~(items.consumable | (cycles.item_cycle > 0)),
@@ -103,7 +111,7 @@ def fit_engine(
     return Engine(
         owned=owned,
         cross_sell=cross_sell,
-        baskets=fit_baskets(history, params.min_support, params.basket_rules),
+        baskets=baskets,
         cycles=cycles,
         popular=fit_popular(owned, group, n_groups, params.popular_per_group),
         buyers=buyers(owned),

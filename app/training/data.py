@@ -41,21 +41,39 @@ class Vocab:
 
 
 @dataclass(frozen=True)
+class Sales:
+    """Every sale line of a known customer as read, returned or not: what RFM counts.
+
+    Kept beside the history (which drops returns, fees and unknown items) so the
+    segments come from the lines training reads anyway, not from a second pass over
+    the table.
+    """
+
+    customer: np.ndarray  # int64 index into Vocab.customer_ids
+    time: np.ndarray  # int64 epoch seconds
+    order: np.ndarray  # int64 hash of the order id
+    money: np.ndarray  # float64 quantity x unit price
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """History and vocabularies as read at one moment."""
+    """History, vocabularies and the known customers' sale lines as read at one moment."""
 
     history: History
     vocab: Vocab
+    sales: Sales
 
 
 def load_snapshot(engine: Engine) -> Snapshot:
     """Everything training needs: lines up to the newest purchase id at the start."""
     with engine.connect() as conn:
         last_id = int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM purchase")).scalar_one())
-        items = _items(conn)
-        customers = _customers(conn)
-        sales = sale_lines(engine, conn, last_id)
-        returns = lines(conn, "return", 0, last_id)
+        sales, (items, customers, returns) = sale_lines(
+            engine,
+            conn,
+            last_id,
+            lambda: (_items(conn), _customers(conn), lines(conn, "return", 0, last_id)),
+        )
     item_db_ids, item_ids, names, category, categories, price, active, fee, consumable = items[:9]
     pack, currency = items[9:]
     # Kinds only group premium alternatives: the cross-sell blend sees categories alone.
@@ -93,7 +111,13 @@ def load_snapshot(engine: Engine) -> Snapshot:
         groups=groups,
         last_purchase_id=last_id,
     )
-    return Snapshot(history, vocab)
+    counted = Sales(
+        customer[known_customer],
+        sales["time"][known_customer],
+        sales["order"][known_customer],
+        sales["money"][known_customer],
+    )
+    return Snapshot(history, vocab, counted)
 
 
 def index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,15 +142,15 @@ def _returned(sales: dict[str, np.ndarray], returns: dict[str, np.ndarray]) -> n
     same_order = np.isin(
         _key(sales["order"], sales["item"]), _key(returns["order"], returns["item"])
     )
-    sale_pair = _key(sales["customer"], sales["item"])
-    pairs, sold = np.unique(sale_pair, return_counts=True)
     known = returns["customer"] >= 0
-    given = np.unique(_key(returns["customer"][known], returns["item"][known]), return_counts=True)
-    back = dict(zip(given[0].tolist(), given[1].tolist(), strict=True))
-    kept_nothing = [
-        p for p, n in zip(pairs.tolist(), sold.tolist(), strict=True) if back.get(p, 0) >= n
-    ]
-    whole_pair = np.isin(sale_pair, kept_nothing) & (sales["customer"] >= 0)
+    given, back = np.unique(
+        _key(returns["customer"][known], returns["item"][known]), return_counts=True
+    )
+    sale_pair = _key(sales["customer"], sales["item"])
+    returned = np.isin(sale_pair, given) & (sales["customer"] >= 0)  # pairs with a return
+    pairs, sold = np.unique(sale_pair[returned], return_counts=True)
+    kept_nothing = pairs[back[np.searchsorted(given, pairs)] >= sold]
+    whole_pair = returned & np.isin(sale_pair, kept_nothing)
     return same_order | whole_pair
 
 

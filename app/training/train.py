@@ -103,7 +103,9 @@ def train(
     with _step(timings, "upsell"):
         upsell, plans, prospects = fit_plan_ladder(engine, snapshot.vocab.customer_ids)
     with _step(timings, "segments"):
-        segments = fit_segments(engine, snapshot.vocab, newest_sale(snapshot))
+        segments = fit_segments(
+            snapshot.sales, len(snapshot.vocab.customer_ids), newest_sale(snapshot)
+        )
     manifest = describe(snapshot, params)
     manifest["upsell"] = describe_upsell(upsell)
     manifest["segments"] = describe_segments(segments)

@@ -4,10 +4,12 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from models import baselines
 from models.als import fit_als
 from models.crosssell import Weights
+from models.ease import fit_ease
 from models.engine import Items, Params, fit_engine
 from models.evaluate import Scorer
 from models.history import History, customer_items
@@ -135,3 +137,16 @@ def test_a_catalog_larger_than_the_pool_ranks_the_same_one_by_one_and_in_batch(
             batch[n][inside] - batch[n][inside].mean(),
             atol=1e-4,
         )
+
+
+def test_ease_weights_are_the_closed_form_of_the_textbook() -> None:
+    """B = I - P / diag(P) with P = (XᵀX + λI)⁻¹, computed in float64 the direct way."""
+    rng = np.random.default_rng(3)
+    matrix = sp.csr_matrix((rng.random((300, 40)) < 0.2).astype(np.float32))
+    ease = fit_ease(matrix, lam=5.0, max_items=30)
+    columns = matrix[:, ease.items].toarray().astype(np.float64)
+    inverse = np.linalg.inv(columns.T @ columns + 5.0 * np.eye(len(ease.items)))
+    expected = inverse / -np.diag(inverse)
+    np.fill_diagonal(expected, 0.0)
+    assert len(ease.items) == 30
+    np.testing.assert_allclose(ease.weights, expected, atol=1e-5)
