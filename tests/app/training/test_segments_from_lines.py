@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from app.db.bulk import insert_columns
 from app.db.tables import customer, item, purchase
@@ -53,10 +53,15 @@ def _fill(engine: Engine) -> None:
                 "attributes": [{}, {}],
             },
         )
+        # primary keys as the database gave them (a server's counters outlive a test)
+        people = dict(conn.execute(select(customer.c.customer_id, customer.c.id)).all())
+        goods = dict(conn.execute(select(item.c.item_id, item.c.id)).all())
+        pk = {1: people["ada"], 2: people["ben"], None: None}
+        item_pk = {1: goods["mug"], 2: goods["tea"]}
         columns = {
             "order_id": [s[0] for s in sales] + ["o2"],
-            "customer_id": [s[1] for s in sales] + [1],
-            "item_id": [s[2] for s in sales] + [1],
+            "customer_id": [pk[s[1]] for s in sales] + [pk[1]],
+            "item_id": [item_pk[s[2]] for s in sales] + [item_pk[1]],
             "kind": ["sale"] * len(sales) + ["return"],
             "quantity": [s[3] for s in sales] + [1.0],
             "unit_price": [s[4] for s in sales] + [10.0],
