@@ -399,8 +399,11 @@ def _demo_requests(
         f"/v1/items/{camera}/related?kind=premium&limit=3",
         f"/v1/customers/{subscriber}/upsell",
         f"/v1/customers/{subscriber}/profile",
+        f"/v1/customers/{subscriber}/offers?explain=true",
+        "/v1/campaigns/targets?kind=upgrade&limit=10",
         "/v1/segments",
-        "/docs",
+        "/v1/kpis?group_by=kind",
+        "/metrics",
     ]
 
 
