@@ -92,18 +92,4 @@ def list_imports(
 
 
 def _run(r: Any, rejected: list[RefusedRow]) -> ImportRun:
-    return ImportRun(
-        run_id=r.id,
-        target=r.target,
-        source=r.source,
-        started_at=r.started_at,
-        finished_at=r.finished_at,
-        submitted=r.submitted,
-        accepted=r.accepted,
-        rejected=r.rejected,
-        inserted=r.inserted,
-        updated=r.updated,
-        unchanged=r.unchanged,
-        reject_reasons=(r.notes or {}).get("reject_reasons", {}),
-        rejects=rejected,
-    )
+    return ImportRun.of(r, source=r.source, started_at=r.started_at, rejects=rejected)

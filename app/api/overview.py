@@ -8,7 +8,7 @@ without seeing the rows; the rows themselves are `GET /v1/imports` (admin).
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -61,6 +61,19 @@ class ImportSummary(BaseModel):
         description="Refused rows by reason, quoted values blanked",
         examples=[{"customer_id: unknown customer '…'": 3}],
     )
+
+    @classmethod
+    def of(cls, run: Any, **more: Any) -> Self:
+        """From an `import_run` row (its notes hold the reasons), plus a subclass's fields."""
+        counts = {name: getattr(run, name) for name in RUN_FIELDS}
+        reasons = (run.notes or {}).get("reject_reasons", {})
+        return cls(run_id=run.id, reject_reasons=reasons, **counts, **more)
+
+
+RUN_FIELDS = (
+    *("target", "finished_at", "submitted", "accepted", "rejected"),
+    *("inserted", "updated", "unchanged"),
+)
 
 
 class Overview(BaseModel):
@@ -126,18 +139,4 @@ def _recent_imports(engine: Engine) -> list[ImportSummary]:
     query = select(run).order_by(run.c.finished_at.desc(), run.c.id.desc()).limit(RECENT_IMPORTS)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    return [
-        ImportSummary(
-            run_id=r.id,
-            target=r.target,
-            finished_at=r.finished_at,
-            submitted=r.submitted,
-            accepted=r.accepted,
-            rejected=r.rejected,
-            inserted=r.inserted,
-            updated=r.updated,
-            unchanged=r.unchanged,
-            reject_reasons=(r.notes or {}).get("reject_reasons", {}),
-        )
-        for r in rows
-    ]
+    return [ImportSummary.of(r) for r in rows]

@@ -13,8 +13,6 @@ gzip) raises `SourceUnreadable`, as with `CsvSource`.
 """
 
 import csv
-import gzip
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from io import BufferedIOBase
@@ -26,9 +24,9 @@ from app.ingest.sources import (
     MAX_LINE_BYTES,
     SourceUnreadable,
     _field_with,
-    _open,
     check_columns,
     normalise_column,
+    opened,
 )
 
 BLOCK_BYTES = 4 * 1024 * 1024
@@ -212,15 +210,8 @@ class CsvColumns:
 
     def chunks(self, allowed: Sequence[str], required: Sequence[str]) -> Iterator[ColumnChunk]:
         """Check the header against the fields, then yield the rows in chunks."""
-        try:
-            with _open(self.path) as stream:
-                yield from self._chunks(stream, allowed, required)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise SourceUnreadable(
-                f"{self.path}: the gzip data is truncated or corrupt ({exc}); nothing was imported"
-            ) from exc
-        except OSError as exc:
-            raise SourceUnreadable(f"{self.path}: read failed: {exc}") from exc
+        with opened(self.path) as stream:
+            yield from self._chunks(stream, allowed, required)
 
     def _chunks(
         self, stream: BufferedIOBase, allowed: Sequence[str], required: Sequence[str]

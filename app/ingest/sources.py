@@ -12,6 +12,7 @@ import gzip
 import json
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BufferedIOBase
 from pathlib import Path
@@ -147,6 +148,21 @@ def _open(path: Path) -> BufferedIOBase:
         raise SourceUnreadable(f"{path}: cannot be opened: {exc.strerror}") from exc
 
 
+@contextmanager
+def opened(path: Path) -> Iterator[BufferedIOBase]:
+    """The file's bytes while it is read. A truncated gzip or a failed read becomes
+    SourceUnreadable, which the importer answers by changing nothing."""
+    try:
+        with _open(path) as stream:
+            yield stream
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise SourceUnreadable(
+            f"{path}: the gzip data is truncated or corrupt ({exc}); nothing was imported"
+        ) from exc
+    except OSError as exc:
+        raise SourceUnreadable(f"{path}: read failed: {exc}") from exc
+
+
 class CsvSource:
     """Rows of a CSV file with a header line; gzip-compressed files are read directly."""
 
@@ -161,15 +177,8 @@ class CsvSource:
 
     def rows(self, allowed: Sequence[str], required: Sequence[str]) -> Iterator[SourceRow]:
         """Check the header against the fields, then yield each data row."""
-        try:
-            with _open(self.path) as stream:
-                yield from self._rows(stream, allowed, required)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            raise SourceUnreadable(
-                f"{self.path}: the gzip data is truncated or corrupt ({exc}); nothing was imported"
-            ) from exc
-        except OSError as exc:
-            raise SourceUnreadable(f"{self.path}: read failed: {exc}") from exc
+        with opened(self.path) as stream:
+            yield from self._rows(stream, allowed, required)
 
     def _rows(
         self, stream: BufferedIOBase, allowed: Sequence[str], required: Sequence[str]
