@@ -83,7 +83,10 @@ class CrossSell:
         if w.substitute and len(owned):
             durable = owned[self.durable[owned] & (self.category[owned] >= 0)]
             if len(durable):
-                scores[np.isin(self.pool_category, self.category[durable])] -= w.substitute
+                # a lookup per category, not np.isin over the pool (a sort per request)
+                owns = np.zeros(self.category_slots, dtype=bool)
+                owns[self.category[durable]] = True
+                scores[owns[self.pool_category]] -= w.substitute
         result: np.ndarray = scores
         return result
 
@@ -131,6 +134,11 @@ class CrossSell:
     def pool_category(self) -> np.ndarray:
         result: np.ndarray = self.category[self.pool]
         return result
+
+    @cached_property
+    def category_slots(self) -> int:
+        """Categories + 1: a table indexed by category, where -1 (none) is the last slot."""
+        return int(self.category.max(initial=-1)) + 2
 
     @cached_property
     def pool_content(self) -> sp.csr_matrix:

@@ -124,8 +124,8 @@ def bundle_for(
         return None
     order = np.lexsort((-confidence, which))
     others, which, confidence, count = others[order], which[order], confidence[order], count[order]
-    starts = np.flatnonzero(np.r_[True, which[1:] != which[:-1]])
-    lengths = np.diff(np.r_[starts, len(which)])
+    starts = np.flatnonzero(np.concatenate(([True], which[1:] != which[:-1])))
+    lengths = np.diff(starts, append=len(which))
     full = starts[lengths >= size]
     if not len(full):
         return None

@@ -221,6 +221,8 @@ def _next_renewal(h: SaasHistory, subs: np.ndarray, moment: int) -> np.ndarray:
 def _open_complaint(h: SaasHistory, customer: np.ndarray, moment: int) -> np.ndarray:
     """Whether each customer had a complaint open at `moment`."""
     open_now = (h.ticket_opened <= moment) & (h.ticket_closed > moment)
+    if not open_now.any():  # the usual case, and np.isin sorts even when empty
+        return np.zeros(len(customer), dtype=bool)
     return np.isin(customer, h.ticket_customer[open_now])
 
 

@@ -1,5 +1,7 @@
 """What the offers route reads per request besides the SaaS state: the customer's flags,
-their recent offer events, and what the other departments of their account use.
+their recent offer events, and who the other departments of their account are and which
+plans they are on (what they buy comes from the model and the live purchases:
+`app.serving.offer_candidates.peer_items`).
 
 Why per request: an opt-out, a dismissal or an impression a minute ago must count in
 the next answer (the guardrails are only as good as their freshness). Every read is
@@ -29,11 +31,14 @@ class Customer:
 
 @dataclass
 class Peers:
-    """What the other departments of the customer's account buy and subscribe to."""
+    """The other departments of the customer's account, and the plans they are on."""
 
-    departments: int = 0
-    items: dict[int, int] = field(default_factory=dict)  # item primary key -> departments
+    members: list[str] = field(default_factory=list)  # their customer ids
     plans: dict[int, int] = field(default_factory=dict)  # plan primary key -> departments
+
+    @property
+    def departments(self) -> int:
+        return len(self.members)
 
 
 class OfferReads:
@@ -48,13 +53,8 @@ class OfferReads:
             f"{epoch('e.occurred_at', dialect)} FROM customer c LEFT JOIN offer_event e "
             f"ON e.customer_id = c.id AND e.occurred_at > {mark} WHERE c.customer_id = {mark}"
         )
-        self.departments = (
-            f"SELECT COUNT(*) FROM customer WHERE account_id = {mark} AND id <> {mark}"
-        )
-        self.peer_items = (
-            "SELECT p.item_id, COUNT(DISTINCT p.customer_id) FROM purchase p "
-            f"JOIN customer c ON c.id = p.customer_id WHERE c.account_id = {mark} "
-            f"AND c.id <> {mark} AND p.kind = 'sale' GROUP BY p.item_id"
+        self.members = (
+            f"SELECT customer_id FROM customer WHERE account_id = {mark} AND id <> {mark}"
         )
         self.peer_plans = (
             "SELECT s.plan_id, COUNT(DISTINCT s.customer_id) FROM subscription s "
@@ -79,16 +79,19 @@ def read_customer(
 
 
 def read_peers(cursor: Cursor, reads: OfferReads, customer: Customer) -> Peers:
-    """The other departments of the account, and their items and plans (none without one)."""
+    """The other departments of the account and their plans (none without an account).
+
+    Why not their purchases too: a GROUP BY over the departments' purchase rows was the
+    route's dearest read (bench/offers.py), and the model and the live purchases already
+    hold what every customer bought.
+    """
     if customer.account_id is None:
         return Peers()
     key = (customer.account_id, customer.pk)
-    cursor.execute(reads.departments, key)
-    departments = int(cursor.fetchone()[0])
-    if not departments:
+    cursor.execute(reads.members, key)
+    members = [str(m) for (m,) in cursor.fetchall()]
+    if not members:
         return Peers()
-    cursor.execute(reads.peer_items, key)
-    items = {int(item): int(n) for item, n in cursor.fetchall()}
     cursor.execute(reads.peer_plans, key)
     plans = {int(plan): int(n) for plan, n in cursor.fetchall()}
-    return Peers(departments, items, plans)
+    return Peers(members, plans)

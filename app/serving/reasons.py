@@ -65,7 +65,9 @@ class Reasons:
         confidence = support / orders
         ranked = np.lexsort((-confidence, which))
         first = (
-            ranked[np.r_[True, which[ranked][1:] != which[ranked][:-1]]] if len(ranked) else ranked
+            ranked[np.concatenate(([True], which[ranked][1:] != which[ranked][:-1]))]
+            if len(ranked)
+            else ranked
         )
         found: list[Reason | None] = [None] * len(items)
         for best in first.tolist():

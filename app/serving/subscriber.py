@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -88,8 +89,14 @@ class Reads:
 
     def moment(self, seconds: int) -> object:
         """A timestamp parameter as the driver compares it with a stored UTC datetime."""
-        naive = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
-        return naive.strftime("%Y-%m-%d %H:%M:%S") if self.sqlite else naive
+        return _moment(seconds, self.sqlite)
+
+
+@lru_cache(maxsize=256)
+def _moment(seconds: int, sqlite: bool) -> object:
+    """Remembered: every request of the same second asks for the same few moments."""
+    naive = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+    return naive.strftime("%Y-%m-%d %H:%M:%S") if sqlite else naive
 
 
 _READS: dict[str, Reads] = {}
@@ -110,12 +117,15 @@ def driver_cursor(engine: Engine) -> Iterator[Cursor]:
     The driver's own errors arrive unwrapped from its cursor, so both kinds are caught.
     """
     try:
-        with engine.connect() as conn:
-            cursor = conn.connection.cursor()
+        connection = engine.raw_connection()  # the pool's, without the Connection wrapper
+        try:
+            cursor = connection.cursor()
             try:
                 yield cursor
             finally:
                 cursor.close()
+        finally:
+            connection.close()  # back to the pool, rolled back
     except (DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
         log.warning("live reads: the database could not be read: %s", exc)
         raise Unavailable("the database could not be read; retry shortly") from exc

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from app.api.answers import OffersAnswer
 from app.db.migrate import upgrade
@@ -122,6 +123,37 @@ def test_b2b_expansion_names_the_other_departments(served: TestClient) -> None:
             assert "other departments of your account" in offer["reasons"][0]["text"]
             return
     pytest.fail("no customer of 300 got an expansion offer")
+
+
+def test_expansion_items_are_what_other_departments_bought_and_this_one_did_not(
+    served: TestClient,
+) -> None:
+    """The counts behind an expansion offer, checked against the purchase table."""
+    engine = served.app.state.engine  # type: ignore[attr-defined]
+    buyers = text(
+        "SELECT c.customer_id FROM purchase p JOIN customer c ON c.id = p.customer_id "
+        "JOIN item i ON i.id = p.item_id WHERE i.item_id = :item AND p.kind = 'sale' "
+        "AND c.account_id = :account"
+    )
+    checked = 0
+    for n in range(300):
+        customer = eligible(n)
+        for offer in offers(served, customer, kinds="expansion", limit=10)["offers"]:
+            if not offer["items"]:
+                continue  # a plan
+            evidence = offer["reasons"][0]["evidence"]
+            item = offer["items"][0]["item_id"]
+            with engine.connect() as conn:
+                who = {
+                    r[0]
+                    for r in conn.execute(buyers, {"item": item, "account": evidence["account_id"]})
+                }
+            assert customer not in who
+            assert len(who) == evidence["using"]
+            checked += 1
+        if checked >= 10:
+            return
+    pytest.fail(f"only {checked} expansion items among 300 customers")
 
 
 def test_the_holdout_and_opted_out_customers_get_nothing(served: TestClient) -> None:
