@@ -13,6 +13,7 @@ of a snapshot at once and serving scores one with the same code.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -30,6 +31,15 @@ class Ladder:
     monthly: np.ndarray  # float64 per plan: monthly price
     limits: np.ndarray  # float64 plans x metrics: inf where the plan sets no limit
     metrics: list[str]  # the metric of each column of `limits`
+
+    @cached_property
+    def above(self) -> np.ndarray:
+        """plans x plans: True where the column is a higher tier of the row's ladder
+        (worked out once: the upsell route asks for one subscriber per request)."""
+        result: np.ndarray = (self.ladder[None, :] == self.ladder[:, None]) & (
+            self.rank[None, :] > self.rank[:, None]
+        )
+        return result
 
 
 def project(
@@ -66,9 +76,7 @@ def target_plans(
         return np.full(len(plan), -1), np.full(len(plan), NO_PLAN)
     known = plan >= 0
     current = np.maximum(plan, 0)
-    above = (ladder.ladder[None, :] == ladder.ladder[current][:, None]) & (
-        ladder.rank[None, :] > ladder.rank[current][:, None]
-    )
+    above = ladder.above[current]
     need = np.where(np.isnan(projected), 0.0, projected)
     covers = above & np.all(ladder.limits[None, :, :] >= need[:, None, :], axis=2)
     big = np.iinfo(np.int32).max

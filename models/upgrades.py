@@ -102,18 +102,18 @@ def state(
     h = history
     customer = h.sub_customer[subs]
     metrics = ladder.limits.shape[1]
-    usage = _readings(h, customer, at, metrics)
-    before = _readings(h, customer, at - TREND_DAYS * DAY, metrics)
+    usage, before = _readings(h, customer, (at, at - TREND_DAYS * DAY), metrics)
     tenure = (at - h.sub_started[subs]) / DAY
     top, growth = pressure(usage, before, ladder.limits[plan])
     ahead = top * np.exp(np.clip(growth, 0.0, 1.0))  # where usage will be in 90 days
     band = np.searchsorted(BANDS, top, side="right")
     renewal = h.sub_annual[subs] & (_next_renewal(h, subs, at) - at <= RENEWAL_DAYS * DAY)
     knots = np.array(KNOTS)
+    top, ahead = np.clip(top, 0.0, 1.5), np.clip(ahead, 0.0, 1.5)
     features = np.column_stack(
         [
-            np.clip(top, 0.0, 1.5),
-            np.clip(ahead, 0.0, 1.5),
+            top,
+            ahead,
             band == 1,
             band == 2,
             band == 3,
@@ -123,8 +123,8 @@ def state(
             tenure >= TENURE_DAYS,
             h.loyal[customer],
             h.sub_annual[subs],
-            np.maximum(0.0, np.clip(top, 0.0, 1.5)[:, None] - knots),
-            np.maximum(0.0, np.clip(ahead, 0.0, 1.5)[:, None] - knots),
+            np.maximum(0.0, top[:, None] - knots),
+            np.maximum(0.0, ahead[:, None] - knots),
         ]
     ).astype(np.float64)
     return Snapshot(at, subs, customer, plan, usage, before, tenure, features)
@@ -194,20 +194,25 @@ def _last_at(
     return np.where(ok, value[np.maximum(last, 0)], -1).astype(np.int64)
 
 
-def _readings(h: SaasHistory, customer: np.ndarray, moment: int, metrics: int) -> np.ndarray:
-    """The newest reading of each metric at or before `moment` (NaN without one).
+def _readings(
+    h: SaasHistory, customer: np.ndarray, moments: tuple[int, ...], metrics: int
+) -> list[np.ndarray]:
+    """Per moment, the newest reading of each metric at or before it (NaN without one).
 
     Readings are sorted by (customer, metric, time), so (customer, metric) is one
-    sorted owner and one search finds every metric of every customer.
+    sorted owner and one search finds every metric of every customer at every moment.
     """
-    owner = h.usage_customer * metrics + h.usage_metric
-    who = (customer[:, None] * metrics + np.arange(metrics)).ravel()
-    index = _last_at(owner, h.usage_at, np.arange(len(owner)), who, moment)
+    n = len(customer)
     if not len(h.usage_value):
-        return np.full((len(customer), metrics), np.nan)
-    values = np.where(index >= 0, h.usage_value[np.maximum(index, 0)], np.nan)
-    result: np.ndarray = values.reshape(len(customer), metrics)
-    return result
+        return [np.full((n, metrics), np.nan) for _ in moments]
+    owner = h.usage_customer * metrics + h.usage_metric
+    who = np.tile((customer[:, None] * metrics + np.arange(metrics)).ravel(), len(moments))
+    at = np.repeat(np.asarray(moments, dtype=np.int64), n * metrics)
+    key = _key(owner, h.usage_at)
+    last = np.searchsorted(key, _key(who, at), "right") - 1
+    found = (last >= 0) & (owner[np.maximum(last, 0)] == who)
+    values = np.where(found, h.usage_value[np.maximum(last, 0)], np.nan)
+    return list(values.reshape(len(moments), n, metrics))
 
 
 def _next_renewal(h: SaasHistory, subs: np.ndarray, moment: int) -> np.ndarray:
