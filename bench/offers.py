@@ -85,6 +85,17 @@ def kinds(port: int, ids: list[str], key: str, n: int = 1000) -> collections.Cou
     return counts
 
 
+def machine_speed() -> float:
+    """Milliseconds for `sum(range(10**6))`, best of 5: how fast this machine runs Python
+    right now, printed beside the figures (shared machines vary by 2x from day to day)."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        sum(range(10**6))
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -104,10 +115,12 @@ def main() -> None:
         print(f"wrote {write_events(url, args.customers):,} offer events", flush=True)
     train_once(work, env)
     ids = [f"C{n:06d}" for n in range(1, args.customers + 1)]
+    before = machine_speed()
     results, mix = load_test(work, env, "/v1/customers/%s/offers", ids, args, kinds)
     print(
         f"\n{args.customers:,} customers; {os.cpu_count()} cores; wrk -t1 "
-        f"-c{args.connections} -d{args.duration}s, random customers\n"
+        f"-c{args.connections} -d{args.duration}s, random customers; sum(range(10**6)) "
+        f"took {before:.1f} ms before the load, {machine_speed():.1f} ms after\n"
     )
     print_table("NextBest offers", results)
     answers = mix.pop("(answers)", 0)

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from app.api.answers import OffersAnswer
 from app.db.migrate import upgrade
+from app.serving.offer_candidates import peer_items
 from models.holdout import in_holdout
 
 from .test_upsell_api import client_for, load
@@ -154,6 +155,57 @@ def test_expansion_items_are_what_other_departments_bought_and_this_one_did_not(
         if checked >= 10:
             return
     pytest.fail(f"only {checked} expansion items among 300 customers")
+
+
+def test_what_a_department_bought_since_training_counts_once_for_its_account(
+    served: TestClient,
+) -> None:
+    """Expansion counts departments per item from the model plus the live purchases."""
+    registry = served.app.state.registry  # type: ignore[attr-defined]
+    engine = served.app.state.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        peer, owned_item = conn.execute(
+            text(
+                "SELECT c.customer_id, i.item_id FROM purchase p "
+                "JOIN customer c ON c.id = p.customer_id JOIN item i ON i.id = p.item_id "
+                "WHERE c.account_id IS NOT NULL AND p.kind = 'sale' ORDER BY c.id LIMIT 1"
+            )
+        ).one()
+        bought = {
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT DISTINCT i.item_id FROM purchase p JOIN item i ON i.id = p.item_id "
+                    "JOIN customer c ON c.id = p.customer_id WHERE c.customer_id = :c"
+                ),
+                {"c": peer},
+            )
+        }
+    recommender = registry.get()
+    new_item = next(i for i in recommender.vocab.item_ids if i not in bought)
+    before_items, before_using = peer_items(recommender, [peer])
+    lines = [
+        sale_line(f"live-{peer}-1", peer, new_item),
+        sale_line(f"live-{peer}-2", peer, new_item),  # twice: still one department
+        sale_line(f"live-{peer}-3", peer, owned_item),  # already in the model
+    ]
+    assert served.post("/v1/purchases", json=lines).json()["inserted"] == 3
+    items, using = peer_items(registry.get(), [peer])
+    ids = recommender.vocab.item_ids
+    counts = {ids[i]: n for i, n in zip(items.tolist(), using.tolist(), strict=True)}
+    assert counts[new_item] == 1 and counts[owned_item] == 1
+    assert len(items) == len(before_items) + 1 and using.max() == 1 == before_using.max()
+
+
+def sale_line(order_id: str, customer_id: str, item_id: str) -> dict[str, Any]:
+    """One sale of today, as the purchases API takes it."""
+    return {
+        "order_id": order_id,
+        "customer_id": customer_id,
+        "item_id": item_id,
+        "unit_price": 1.0,
+        "purchased_at": datetime.now(UTC).isoformat(),
+    }
 
 
 def test_the_holdout_and_opted_out_customers_get_nothing(served: TestClient) -> None:
