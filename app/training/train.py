@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from app.training.data import Snapshot, Vocab, load_snapshot
 from app.training.evaluation import engine_scorer
+from app.training.lines import SaleLines
 from app.training.saas import Plans, load_saas
 from app.training.segments import fit_segments
 from app.training.versions import Version, register
@@ -79,8 +80,12 @@ def train(
     params: Params | None = None,
     holdout_days: int = 0,
     activation: Activation | None = None,
+    reading: SaleLines | None = None,
 ) -> TrainResult:
     """Read, fit, save and register; returns the artifact's directory, manifest and row.
+
+    `reading`: the sale lines, if the caller started reading them already (`nextbest
+    train` does, before it imports this module).
 
     With `holdout_days`, the engine is first fitted without the last days of history
     and scored on them; the metrics go into the manifest, and activation compares them
@@ -92,7 +97,7 @@ def train(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     with _step(timings, "read"):
-        snapshot = load_snapshot(engine)
+        snapshot = load_snapshot(engine, reading)
     if not len(snapshot.history.known):
         raise NothingToLearn(
             "no sale lines of known customers to learn from: import purchases first "

@@ -155,3 +155,10 @@ def test_train_writes_an_artifact_and_evaluate_prints_the_table(
     for metrics in report["results"].values():
         assert set(metrics) == {"HR@10", "Recall@10", "NDCG@10", "MAP@10", "coverage"}
         assert all(0 <= v <= 1 for v in metrics.values())
+
+
+def test_the_import_help_names_every_target() -> None:
+    from app.cli import TABLES
+    from app.ingest.targets import TARGETS
+
+    assert tuple(TARGETS) == TABLES
