@@ -45,8 +45,10 @@ class SaleLines:
 
     def __init__(self, engine: Engine) -> None:
         with engine.connect() as conn:
-            ids = text("SELECT COALESCE(MIN(id), 1), COALESCE(MAX(id), 0) FROM purchase")
-            first_id, last_id = conn.execute(ids).one()
+            # one aggregate per query: SQLite reads MIN or MAX of a key from the index,
+            # but scans the table for the two together
+            first_id = conn.execute(text("SELECT COALESCE(MIN(id), 1) FROM purchase")).scalar_one()
+            last_id = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM purchase")).scalar_one()
         self.last_id = int(last_id)
         self._ids = (int(first_id) - 1, self.last_id)  # (after, up to): the ids to read
         self._helper: BaseProcess | None = None

@@ -8,6 +8,7 @@ stays for rollback.
 import dataclasses
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,14 +104,16 @@ def train(
             "no sale lines of known customers to learn from: import purchases first "
             "(nextbest import purchases FILE)"
         )
-    with _step(timings, "fit"):
-        fitted = fit(snapshot, params)
-    with _step(timings, "upsell"):
-        upsell, plans, prospects = fit_plan_ladder(engine, snapshot.vocab.customer_ids)
-    with _step(timings, "segments"):
-        segments = fit_segments(
-            snapshot.sales, len(snapshot.vocab.customer_ids), newest_sale(snapshot)
+    with ThreadPoolExecutor(1) as beside:  # the segments need only the sale lines
+        segmenting = beside.submit(
+            fit_segments, snapshot.sales, len(snapshot.vocab.customer_ids), newest_sale(snapshot)
         )
+        with _step(timings, "fit"):
+            fitted = fit(snapshot, params)
+        with _step(timings, "upsell"):
+            upsell, plans, prospects = fit_plan_ladder(engine, snapshot.vocab.customer_ids)
+        with _step(timings, "segments"):  # what is left of them after the fit
+            segments = segmenting.result()
     manifest = describe(snapshot, params)
     manifest["upsell"] = describe_upsell(upsell)
     manifest["segments"] = describe_segments(segments)
