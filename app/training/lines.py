@@ -16,6 +16,8 @@ from typing import Any, Self
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
+from app.db.engine import make_engine
+
 CHUNK = 100_000
 PARALLEL_READ = 500_000  # purchase ids from which on two processes read the sale lines
 SPAN = 50_000  # purchase ids per share of the work the two processes take turns at
@@ -60,16 +62,17 @@ class SaleLines:
         in_memory = engine.dialect.name == "sqlite" and database in (None, "", ":memory:")
         if fork is None or in_memory or self.last_id - self._ids[0] < PARALLEL_READ:
             return
-        self._spans = fork.Array("q", [0, _count(self._ids)])
-        receive, send = fork.Pipe(duplex=False)
-        helper = fork.Process(target=_help, args=(engine, self._spans, self._ids, send))
-        helper.daemon = True  # never outlives a training run that failed before `read`
+        url = engine.url.render_as_string(hide_password=False)
         try:
+            spans = fork.Array("q", [0, _count(self._ids)])
+            receive, send = fork.Pipe(duplex=False)
+            helper = fork.Process(target=_help, args=(url, spans, self._ids, send))
+            helper.daemon = True  # never outlives a training run that failed before `read`
             helper.start()
-        except OSError:  # no second process: this one takes every span
+        except OSError:  # no second process (or no semaphore for it): this one reads all
             return
         send.close()
-        self._helper, self._pipe = helper, receive
+        self._spans, self._helper, self._pipe = spans, helper, receive
 
     def read(self, conn: Connection) -> dict[str, np.ndarray]:
         """All the sale lines, in id order: this process's spans, then the helper's."""
@@ -137,14 +140,19 @@ def _take(spans: Any, top: bool) -> int | None:
         return int(low)
 
 
-def _help(engine: Engine, spans: Any, ids: tuple[int, int], pipe: Pipe) -> None:
+def _help(url: str, spans: Any, ids: tuple[int, int], pipe: Pipe) -> None:
     """The helper process: spans from the top until it meets the other reader; then
-    every span it read, in one message. On an error it sends nothing and exits."""
-    engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    every span it read, in one message. On an error it sends nothing and exits.
+
+    It connects anew and never touches the engine it inherited: closing a connection
+    forked from the parent would end the parent's session on a database server.
+    """
+    engine = make_engine(url)
     parts = {}
     with engine.connect() as conn:
         while (span := _take(spans, top=True)) is not None:
             parts[span] = _span(conn, ids, span)
+    engine.dispose()
     pipe.send(parts)
     pipe.close()
 

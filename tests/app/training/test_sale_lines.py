@@ -92,7 +92,7 @@ def test_two_processes_read_every_sale_line_once(engine: Engine) -> None:
 def test_the_spans_of_a_failed_helper_are_read_by_this_process(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def dies(_engine: Engine, spans: object, _ids: object, _pipe: object) -> None:
+    def dies(_url: str, spans: object, _ids: object, _pipe: object) -> None:
         sale_lines._take(spans, top=True)  # takes two spans, reads neither
         sale_lines._take(spans, top=True)
         raise SystemExit(3)
