@@ -70,9 +70,10 @@ def fit_engine(
     """Fit every piece on `history`; `group[c]` is customer c's group (-1 for none).
 
     implicit fits ALS in this thread while a second one fits EASE, then the cycles,
-    basket rules, name similarity and first sales: all of them spend their time in native code
-    (LAPACK, numpy's sorts, sparse products) without the GIL, and the second thread's
-    work takes about as long as ALS, so on two cores they finish together.
+    basket rules, name similarity and first sales: all of them spend their time in
+    native code (LAPACK, numpy's sorts, sparse products) without the GIL, and the
+    second thread's work takes about as long as ALS, so on two cores they finish
+    together.
     """
     owned = customer_items(history)
     weighted = owned if params.weighting == "binary" else customer_items(history, params.weighting)
