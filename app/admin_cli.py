@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
-from app.db.migrate import migrated
 from app.settings import get_settings
 
 keys_cli = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
@@ -20,6 +19,8 @@ models_cli = typer.Typer(help="Model versions: list, activate, roll back.", no_a
 
 
 def _database() -> AbstractContextManager[Engine]:
+    from app.db.migrate import migrated  # Alembic only when a command runs
+
     return migrated(get_settings().database_url)
 
 

@@ -1,8 +1,10 @@
 """The `nextbest` command: database setup, imports, demo data, serving, the demo."""
 
+import atexit
 import csv
 import json
 import os
+import sys
 import time
 from collections import Counter
 from contextlib import AbstractContextManager
@@ -10,21 +12,32 @@ from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer
-from sqlalchemy import Engine, select
 
-from app.db import tables
-from app.db.migrate import migrated
-from app.ingest.importer import Source, import_records, run_import
-from app.ingest.online_retail import import_online_retail
-from app.ingest.report import ImportReport, summary
-from app.ingest.sources import CsvSource, SourceUnreadable, SqlSource
-from app.ingest.targets import TARGETS, find_target
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from app.ingest.report import ImportReport
+
+# Each command imports what it needs itself: `nextbest train` must not pay for loading
+# ingestion, the HTTP stack or Alembic at start (test_cli holds this list to TARGETS).
+TABLES = (
+    "customers",
+    "items",
+    "purchases",
+    "plans",
+    "subscriptions",
+    "plan-changes",
+    "usage",
+    "tickets",
+    "events",
+)
 
 cli = typer.Typer(
     help="NextBest: cross-sell and upsell recommendations from purchase history.",
@@ -67,8 +80,10 @@ def main_options(
         get_settings.cache_clear()
 
 
-def _database() -> AbstractContextManager[Engine]:
+def _database() -> AbstractContextManager["Engine"]:
     """The configured database, migrated to the newest schema; closed afterwards."""
+    from app.db.migrate import migrated
+
     return migrated(get_settings().database_url)
 
 
@@ -83,7 +98,7 @@ def init_db() -> None:
 def import_(
     table: Annotated[
         str,
-        typer.Argument(help=f"One of: {', '.join(TARGETS)}, or online-retail"),
+        typer.Argument(help=f"One of: {', '.join(TABLES)}, or online-retail"),
     ],
     file: Annotated[Path | None, typer.Argument(help="CSV file, plain or .gz")] = None,
     from_sql: Annotated[
@@ -105,6 +120,8 @@ def import_(
     """
     if (file is None) == (from_sql is None):
         raise typer.BadParameter("give either FILE or --from-sql URL QUERY")
+    from app.ingest.targets import TARGETS, find_target
+
     if table != "online-retail" and find_target(table) is None:
         raise typer.BadParameter(f"unknown table {table!r}; one of {', '.join(TARGETS)}")
     if table == "online-retail" and file is None:
@@ -117,12 +134,17 @@ def import_(
 
 
 def _import(
-    engine: Engine,
+    engine: "Engine",
     table: str,
     file: Path | None,
     from_sql: tuple[str, str] | None,
     create_missing: bool,
-) -> ImportReport:
+) -> "ImportReport":
+    from app.ingest.importer import Source, run_import
+    from app.ingest.online_retail import import_online_retail
+    from app.ingest.sources import CsvSource, SourceUnreadable, SqlSource
+    from app.ingest.targets import find_target
+
     try:
         if table == "online-retail" and file is not None:
             return import_online_retail(engine, file)
@@ -136,7 +158,9 @@ def _import(
         raise typer.Exit(1) from exc
 
 
-def _show(report: ImportReport, as_json: bool) -> None:
+def _show(report: "ImportReport", as_json: bool) -> None:
+    from app.ingest.report import summary
+
     if as_json:
         data = asdict(report)
         data["rejects"] = data["rejects"][:100]
@@ -145,7 +169,11 @@ def _show(report: ImportReport, as_json: bool) -> None:
         typer.echo("\n".join(summary(report)))
 
 
-def _write_rejects(engine: Engine, report: ImportReport, path: Path) -> None:
+def _write_rejects(engine: "Engine", report: "ImportReport", path: Path) -> None:
+    from sqlalchemy import select
+
+    from app.db import tables
+
     reject = tables.import_reject
     query = (
         select(reject.c.position, reject.c.field, reject.c.reason, reject.c.raw)
@@ -175,26 +203,33 @@ def train(
 ) -> None:
     """Train the cross-sell and upsell engines on the database; save and register a new
     model version, active unless it is worse than the active one (see `nextbest models`)."""
-    from app.observability import training
-    from app.training.train import Activation, NothingToLearn
-    from app.training.train import train as run_training
-    from models.engine import Params
-    from models.segments import NAMES
+    from app.training.lines import SaleLines
 
-    params = Params(weighting=weighting.value)
     settings = get_settings()
-    activation = Activation(settings.model_metric, settings.model_tolerance, force)
     directory = model_dir or settings.model_dir
     start = time.perf_counter()
     try:  # every outcome is recorded for the servers' /metrics
-        with _database() as engine:
-            result = run_training(engine, directory, params, holdout_days, activation)
+        with _database() as engine, SaleLines(engine) as reading:
+            # The sale lines are being read from here on: the models import meanwhile.
+            from app.training.train import Activation
+            from app.training.train import train as run_training
+            from models.engine import Params
+
+            params = Params(weighting=weighting.value)
+            activation = Activation(settings.model_metric, settings.model_tolerance, force)
+            result = run_training(engine, directory, params, holdout_days, activation, reading)
     except Exception as exc:
+        from app.observability import training
+        from app.training.train import NothingToLearn
+
         training.failed(directory, time.perf_counter() - start)
         if not isinstance(exc, NothingToLearn):
             raise
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
+    from app.observability import training
+    from models.segments import NAMES
+
     training.finished(directory, result.version, result.timings["total"])
     data = result.manifest["data"]
     typer.echo(
@@ -225,6 +260,7 @@ def train(
     typer.echo(f"model {result.manifest['version']} saved to {result.path} ({steps})")
     version = result.version
     typer.echo(f"{version.status}: {version.note}")
+    _finished.append("train")
 
 
 @cli.command()
@@ -329,6 +365,9 @@ def demo(
     """Generate data, import it into SQLite, train, and serve the API on localhost."""
     from app.auth.keys import create_key
     from app.demo.generate import generate
+    from app.ingest.importer import run_import
+    from app.ingest.sources import CsvSource
+    from app.ingest.targets import TARGETS
     from app.observability import training
     from app.training.train import train as run_training
 
@@ -370,9 +409,11 @@ def demo(
         serve(port=port)
 
 
-def _demo_events(engine: Engine, files: dict[str, Path]) -> None:
+def _demo_events(engine: "Engine", files: dict[str, Path]) -> None:
     """Offer events planted before some of the real purchases, so the KPIs show some."""
     from app.demo.events import offer_events
+    from app.ingest.importer import import_records
+    from app.ingest.targets import TARGETS
 
     settings = get_settings()
     events: list[object] = list(offer_events(files, settings.holdout_share, settings.holdout_salt))
@@ -479,9 +520,28 @@ def _admin() -> None:
 _admin()
 
 
+_finished: list[str] = []  # commands after which the process may skip its teardown
+
+
 def main() -> None:
-    """Entry point of the console script."""
-    cli(prog_name="nextbest")
+    """Entry point of the console script.
+
+    After a successful `nextbest train` the process ends without the interpreter's
+    teardown: unloading numpy, scipy, implicit, SQLAlchemy and pydantic takes a fifth
+    of a second or more, and by then the artifact, the registry row and the output are
+    all written. The exit handlers still run; in-process callers (the tests) never get
+    here.
+    """
+    try:
+        cli(prog_name="nextbest")
+    except SystemExit as done:
+        if done.code not in (None, 0) or not _finished:
+            raise
+    if _finished:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":

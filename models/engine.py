@@ -70,9 +70,10 @@ def fit_engine(
     """Fit every piece on `history`; `group[c]` is customer c's group (-1 for none).
 
     implicit fits ALS in this thread while a second one fits EASE, then the cycles,
-    basket rules and name similarity: all of them spend their time in native code
-    (LAPACK, numpy's sorts, sparse products) without the GIL, and the second thread's
-    work takes about as long as ALS, so on two cores they finish together.
+    basket rules, name similarity and first sales: all of them spend their time in
+    native code (LAPACK, numpy's sorts, sparse products) without the GIL, and the
+    second thread's work takes about as long as ALS, so on two cores they finish
+    together.
     """
     owned = customer_items(history)
     weighted = owned if params.weighting == "binary" else customer_items(history, params.weighting)
@@ -87,6 +88,7 @@ def fit_engine(
             fit_baskets, history, params.min_support, params.basket_rules
         )
         fitting_content = background.submit(similar_by_name, items.names, params.content_neighbours)
+        finding_first = background.submit(first_sold, history)
         als = fit_als(
             weighted,
             params.factors,
@@ -97,7 +99,7 @@ def fit_engine(
         )
         ease, cycles = fitting_ease.result(), fitting_cycles.result()
         baskets, content = fitting_baskets.result(), fitting_content.result()
-    sold = first_sold(history)
+        sold = finding_first.result()
     cross_sell = CrossSell(
         ease=ease,
         als=als,

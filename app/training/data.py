@@ -7,13 +7,14 @@ the join, and ids map to indexes with one searchsorted.
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
-from app.training.lines import lines, sale_lines
+from app.training.lines import SaleLines, lines
 from models.engine import Items
 from models.history import NO_CUSTOMER, History
 from models.kinds import count_in_name, kinds_of
@@ -64,28 +65,31 @@ class Snapshot:
     sales: Sales
 
 
-def load_snapshot(engine: Engine) -> Snapshot:
-    """Everything training needs: lines up to the newest purchase id at the start."""
-    with engine.connect() as conn:
-        last_id = int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM purchase")).scalar_one())
-        sales, (items, customers, returns) = sale_lines(
-            engine,
-            conn,
-            last_id,
-            lambda: (_items(conn), _customers(conn), lines(conn, "return", 0, last_id)),
-        )
-    item_db_ids, item_ids, names, category, categories, price, active, fee, consumable = items[:9]
-    pack, currency = items[9:]
-    # Kinds only group premium alternatives: the cross-sell blend sees categories alone.
-    kind, kinds = kinds_of(names, category, categories)
-    pack = _packs(pack, names, category)
+def load_snapshot(engine: Engine, reading: SaleLines | None = None) -> Snapshot:
+    """Everything training needs: lines up to the newest purchase id at the start.
+
+    `reading`, started by the caller on the same database, may be under way already.
+    """
+    with reading or SaleLines(engine) as sale_lines, engine.connect() as conn:
+        # Everything up to `read` is done while the helper process reads sale lines.
+        items, customers = _items(conn), _customers(conn)
+        item_db_ids, item_ids, names, category, categories, price, active, fee = items[:8]
+        consumable, pack, currency = items[8:]
+        # Kinds only group premium alternatives: the cross-sell blend sees categories alone.
+        kind, kinds = kinds_of(names, category, categories)
+        pack = _packs(pack, names, category)
+        returns = lines(conn, "return", 0, sale_lines.last_id)
+        sales = sale_lines.read(conn)
+    last_id = sale_lines.last_id
     customer_db_ids, customer_ids, group, groups = customers
-    item, known_item = index_of(item_db_ids, sales["item"])
-    customer, known_customer = index_of(customer_db_ids, sales["customer"])
-    anonymous = sales["customer"] < 0
-    keep = known_item & (known_customer | anonymous) & ~_returned(sales, returns)
-    keep[known_item] &= ~fee[item[known_item]]
-    _, order = np.unique(sales["order"][keep], return_inverse=True)
+    with ThreadPoolExecutor(1) as pool:  # numpy's sort lets go of the GIL
+        ranking = pool.submit(np.unique, sales["order"], return_inverse=True)
+        item, known_item = index_of(item_db_ids, sales["item"])
+        customer, known_customer = index_of(customer_db_ids, sales["customer"])
+        anonymous = sales["customer"] < 0
+        keep = known_item & (known_customer | anonymous) & ~_returned(sales, returns)
+        keep[known_item] &= ~fee[item[known_item]]
+        order = dense_among(ranking.result()[1], keep)
     history = History(
         np.where(anonymous, NO_CUSTOMER, customer)[keep].astype(np.int32),
         item[keep].astype(np.int32),
@@ -118,6 +122,21 @@ def load_snapshot(engine: Engine) -> Snapshot:
         sales["money"][known_customer],
     )
     return Snapshot(history, vocab, counted)
+
+
+def dense_among(ranks: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`np.unique(values[keep], return_inverse=True)[1]`, given the ranks of all values
+    (`np.unique(values, return_inverse=True)[1]`).
+
+    Ranking every order while the lines to keep are still being worked out, then
+    renumbering the ones kept, gives the same dense indexes as ranking the kept ones.
+    """
+    kept = ranks[keep]
+    used = np.zeros(int(ranks.max(initial=-1)) + 1, dtype=bool)
+    used[kept] = True
+    renumber = np.cumsum(used) - 1
+    result: np.ndarray = renumber[kept]
+    return result
 
 
 def index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

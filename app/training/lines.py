@@ -1,24 +1,26 @@
 """Purchase lines from the database as arrays: the longest step of training.
 
-Kept apart from `app.training.data` so the second reading process imports only numpy
-and SQLAlchemy, not the models.
+Kept apart from `app.training.data` so that `nextbest train` can start reading (numpy
+and SQLAlchemy only) before it imports the models.
 """
 
 import multiprocessing
+import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from collections.abc import Iterator, Sequence
+from multiprocessing.connection import Connection as Pipe
+from multiprocessing.process import BaseProcess
+from types import TracebackType
+from typing import Any, Self
 
 import numpy as np
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from app.db.engine import make_engine
 
-T = TypeVar("T")
 CHUNK = 100_000
-PARALLEL_READ = 500_000  # purchase ids above which two processes read the sale lines
+PARALLEL_READ = 500_000  # purchase ids from which on two processes read the sale lines
+SPAN = 50_000  # purchase ids per share of the work the two processes take turns at
 
 
 def epoch(column: str, dialect: str) -> str:
@@ -30,68 +32,156 @@ def epoch(column: str, dialect: str) -> str:
     return f"TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', {column})"
 
 
-def sale_lines(
-    engine: Engine, conn: Connection, last_id: int, meanwhile: Callable[[], T]
-) -> tuple[dict[str, np.ndarray], T]:
-    """Sale lines; a large table is read in two halves at once, one in a second process.
+class SaleLines:
+    """The sale lines up to the newest purchase id when it started, being read.
 
-    Turning driver rows into arrays is CPU-bound Python, so a second core shortens the
-    longest step of training. `meanwhile()` (the caller's other reads) runs here while
-    the second process starts on its half, so both finish at about the same time. The
-    helper process is forked on Linux (nothing to re-import, and no `__main__` guard
-    needed in the caller's script); where that is not possible, or an in-memory SQLite
-    database cannot be shared, one process reads.
+    Turning driver rows into arrays is CPU-bound Python, so a large table is read by
+    two processes at once: a helper takes spans of ids from the top, this process
+    from the bottom once it gets to it (`read`), until they meet. The helper starts
+    first, so what this process does meanwhile (`nextbest train` starts it before
+    importing the models; training reads the items and customers) costs no time, and
+    however long that takes, both finish together. The helper is forked on Linux
+    (nothing to re-import, no `__main__` guard needed in the caller's script); where
+    that is not possible, or an in-memory SQLite database cannot be shared, this
+    process reads everything.
     """
-    in_memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
-    if last_id < PARALLEL_READ or in_memory or sys.platform != "linux":
-        return lines(conn, "sale", 0, last_id), meanwhile()
-    middle = last_id // 2
-    url = engine.url.render_as_string(hide_password=False)
-    try:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-            second = pool.submit(_read_lines, url, "sale", middle, last_id)
-            other = meanwhile()
-            first = lines(conn, "sale", 0, middle)
-            rest = second.result()
-    except (BrokenProcessPool, OSError):
-        return lines(conn, "sale", 0, last_id), meanwhile()
-    return {name: np.concatenate([first[name], rest[name]]) for name in first}, other
 
-
-def _read_lines(url: str, kind: str, after_id: int, last_id: int) -> dict[str, np.ndarray]:
-    """`lines` on a connection of its own (run in a worker process)."""
-    engine = make_engine(url)
-    try:
+    def __init__(self, engine: Engine) -> None:
         with engine.connect() as conn:
-            return lines(conn, kind, after_id, last_id)
-    finally:
-        engine.dispose()
+            # one aggregate per query: SQLite reads MIN or MAX of a key from the index,
+            # but scans the table for the two together
+            first_id = conn.execute(text("SELECT COALESCE(MIN(id), 1) FROM purchase")).scalar_one()
+            last_id = conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM purchase")).scalar_one()
+        self.last_id = int(last_id)
+        self._ids = (int(first_id) - 1, self.last_id)  # (after, up to): the ids to read
+        self._helper: BaseProcess | None = None
+        self._pipe: Pipe | None = None
+        self._spans: Any = None  # [low, high): the spans nobody has taken yet
+        fork = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+        database = engine.url.database
+        in_memory = engine.dialect.name == "sqlite" and database in (None, "", ":memory:")
+        if fork is None or in_memory or self.last_id - self._ids[0] < PARALLEL_READ:
+            return
+        url = engine.url.render_as_string(hide_password=False)
+        try:
+            spans = fork.Array("q", [0, _count(self._ids)])
+            receive, send = fork.Pipe(duplex=False)
+            helper = fork.Process(target=_help, args=(url, spans, self._ids, send))
+            helper.daemon = True  # never outlives a training run that failed before `read`
+            helper.start()
+        except OSError:  # no second process (or no semaphore for it): this one reads all
+            return
+        send.close()
+        self._spans, self._helper, self._pipe = spans, helper, receive
+
+    def read(self, conn: Connection) -> dict[str, np.ndarray]:
+        """All the sale lines, in id order: this process's spans, then the helper's."""
+        if self._spans is None:
+            return lines(conn, "sale", 0, self.last_id)
+        parts = {}
+        while (span := _take(self._spans, top=False)) is not None:
+            parts[span] = _span(conn, self._ids, span)
+        parts.update(self._from_helper())
+        for span in range(_count(self._ids)):  # the spans of a helper that failed
+            if span not in parts:
+                parts[span] = _span(conn, self._ids, span)
+        names = ("customer", "item", "order", "time", "money")
+        return {n: np.concatenate([parts[s][n] for s in sorted(parts)]) for n in names}
+
+    def _from_helper(self) -> dict[int, dict[str, np.ndarray]]:
+        """The helper's spans; none if it failed (this process then reads them)."""
+        if self._pipe is None or self._helper is None:
+            return {}
+        try:
+            done: dict[int, dict[str, np.ndarray]] = self._pipe.recv()
+        except (EOFError, OSError):
+            done = {}
+        self._helper.join()
+        return done
+
+    def close(self) -> None:
+        """Stop a helper whose lines were never asked for (training failed first)."""
+        if self._helper is not None and self._helper.is_alive():
+            self._helper.terminate()
+            self._helper.join()
+        if self._pipe is not None:
+            self._pipe.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _count(ids: tuple[int, int]) -> int:
+    """How many spans the ids (after, up to] make."""
+    return -(-(ids[1] - ids[0]) // SPAN)
+
+
+def _span(conn: Connection, ids: tuple[int, int], span: int) -> dict[str, np.ndarray]:
+    """The sale lines of one span of ids (the first from id 0, as a single read would)."""
+    after = ids[0] + span * SPAN
+    return lines(conn, "sale", after if span else 0, min(after + SPAN, ids[1]))
+
+
+def _take(spans: Any, top: bool) -> int | None:
+    """The next span to read from the top or the bottom; None when none is left."""
+    with spans.get_lock():
+        low, high = spans[0], spans[1]
+        if low >= high:
+            return None
+        if top:
+            spans[1] = high - 1
+            return int(high - 1)
+        spans[0] = low + 1
+        return int(low)
+
+
+def _help(url: str, spans: Any, ids: tuple[int, int], pipe: Pipe) -> None:
+    """The helper process: spans from the top until it meets the other reader; then
+    every span it read, in one message. On an error it sends nothing and exits.
+
+    It connects anew and never touches the engine it inherited: closing a connection
+    forked from the parent would end the parent's session on a database server.
+    """
+    engine = make_engine(url)
+    parts = {}
+    with engine.connect() as conn:
+        while (span := _take(spans, top=True)) is not None:
+            parts[span] = _span(conn, ids, span)
+    engine.dispose()
+    pipe.send(parts)
+    pipe.close()
 
 
 def lines(conn: Connection, kind: str, after_id: int, last_id: int) -> dict[str, np.ndarray]:
     """Purchase lines of one kind as arrays: customer (-1 anonymous), item, order, time,
     money (quantity x unit price, float64: what the segments add up).
 
-    Read with the driver's own cursor, a chunk at a time, each chunk turned into arrays
-    at once. Orders become int64 hashes of their ids: only equality matters.
+    Read with the driver's own cursor, a chunk at a time, each chunk turned into one
+    structured array at once (faster than an object array, whose columns each need a
+    conversion). Orders become int64 hashes of their ids: only equality matters.
     """
     dialect = conn.dialect.name
-    at = "purchased_at" if dialect == "sqlite" else epoch("purchased_at", dialect)
     sql = (
-        f"SELECT COALESCE(customer_id, -1), item_id, order_id, {at}, {_money(dialect)} "
-        "FROM purchase "
+        f"SELECT COALESCE(customer_id, -1), item_id, order_id, {_at(dialect)}, "
+        f"{_money(dialect)} FROM purchase "
         f"WHERE kind = '{kind}' AND id > {int(after_id)} AND id <= {int(last_id)}"
     )
+    row = _ROW_TEXT if _at(dialect) == "purchased_at" else _ROW
     parts: list[list[np.ndarray]] = []
     for chunk in stream(conn, sql):
-        block = np.array(chunk, dtype=object)  # one 2-D conversion beats zip(*rows)
+        block = np.fromiter(chunk, dtype=row, count=len(chunk))
         parts.append(
             [
-                block[:, 0].astype(np.int64),
-                block[:, 1].astype(np.int64),
-                np.fromiter(map(hash, block[:, 2]), dtype=np.int64, count=len(block)),
-                _seconds(block[:, 3]),
-                block[:, 4].astype(np.float64),
+                block["customer"],
+                block["item"],
+                np.fromiter(map(hash, block["order"]), dtype=np.int64, count=len(block)),
+                _seconds(block["time"]),
+                block["money"],
             ]
         )
     names = ("customer", "item", "order", "time", "money")
@@ -100,6 +190,19 @@ def lines(conn: Connection, kind: str, after_id: int, last_id: int) -> dict[str,
         return {**empty, "money": np.zeros(0, dtype=np.float64)}
     columns = zip(*parts, strict=True)
     return {name: np.concatenate(column) for name, column in zip(names, columns, strict=True)}
+
+
+_FIELDS = [("customer", np.int64), ("item", np.int64), ("order", object)]
+_ROW = np.dtype([*_FIELDS, ("time", np.int64), ("money", np.float64)])
+_ROW_TEXT = np.dtype([*_FIELDS, ("time", object), ("money", np.float64)])
+
+
+def _at(dialect: str) -> str:
+    """SQL for a line's time in epoch seconds; on an SQLite older than 3.38 (no
+    unixepoch, and strftime is slower than numpy), the stored text itself."""
+    if dialect != "sqlite":
+        return epoch("purchased_at", dialect)
+    return "unixepoch(purchased_at)" if sqlite3.sqlite_version_info >= (3, 38) else "purchased_at"
 
 
 def _money(dialect: str) -> str:

@@ -8,6 +8,7 @@ stays for rollback.
 import dataclasses
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 
 from app.training.data import Snapshot, Vocab, load_snapshot
 from app.training.evaluation import engine_scorer
+from app.training.lines import SaleLines
 from app.training.saas import Plans, load_saas
 from app.training.segments import fit_segments
 from app.training.versions import Version, register
@@ -79,8 +81,12 @@ def train(
     params: Params | None = None,
     holdout_days: int = 0,
     activation: Activation | None = None,
+    reading: SaleLines | None = None,
 ) -> TrainResult:
     """Read, fit, save and register; returns the artifact's directory, manifest and row.
+
+    `reading`: the sale lines, if the caller started reading them already (`nextbest
+    train` does, before it imports this module).
 
     With `holdout_days`, the engine is first fitted without the last days of history
     and scored on them; the metrics go into the manifest, and activation compares them
@@ -92,20 +98,22 @@ def train(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     with _step(timings, "read"):
-        snapshot = load_snapshot(engine)
+        snapshot = load_snapshot(engine, reading)
     if not len(snapshot.history.known):
         raise NothingToLearn(
             "no sale lines of known customers to learn from: import purchases first "
             "(nextbest import purchases FILE)"
         )
-    with _step(timings, "fit"):
-        fitted = fit(snapshot, params)
-    with _step(timings, "upsell"):
-        upsell, plans, prospects = fit_plan_ladder(engine, snapshot.vocab.customer_ids)
-    with _step(timings, "segments"):
-        segments = fit_segments(
-            snapshot.sales, len(snapshot.vocab.customer_ids), newest_sale(snapshot)
+    with ThreadPoolExecutor(1) as beside:  # the segments need only the sale lines
+        segmenting = beside.submit(
+            fit_segments, snapshot.sales, len(snapshot.vocab.customer_ids), newest_sale(snapshot)
         )
+        with _step(timings, "fit"):
+            fitted = fit(snapshot, params)
+        with _step(timings, "upsell"):
+            upsell, plans, prospects = fit_plan_ladder(engine, snapshot.vocab.customer_ids)
+        with _step(timings, "segments"):  # what is left of them after the fit
+            segments = segmenting.result()
     manifest = describe(snapshot, params)
     manifest["upsell"] = describe_upsell(upsell)
     manifest["segments"] = describe_segments(segments)

@@ -3,8 +3,12 @@
 import csv
 import hashlib
 import json
+import os
 import re
+import shutil
 import sqlite3
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -155,3 +159,30 @@ def test_train_writes_an_artifact_and_evaluate_prints_the_table(
     for metrics in report["results"].values():
         assert set(metrics) == {"HR@10", "Recall@10", "NDCG@10", "MAP@10", "coverage"}
         assert all(0 <= v <= 1 for v in metrics.values())
+
+
+def test_the_import_help_names_every_target() -> None:
+    from app.cli import TABLES
+    from app.ingest.targets import TARGETS
+
+    assert tuple(TARGETS) == TABLES
+
+
+def test_train_as_a_process_prints_everything_and_exits_with_its_status(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """`main()` ends a successful training without the interpreter's teardown: the
+    output must still arrive whole, and failures keep their exit status."""
+    shutil.copy(sqlite_template, tmp_path / "nextbest.db")
+    url = f"sqlite:///{tmp_path / 'nextbest.db'}"
+    env = {**os.environ, "NEXTBEST_DATABASE_URL": url, "NEXTBEST_MODEL_DIR": str(tmp_path / "m")}
+    command = [sys.executable, "-m", "app.cli", "train"]
+    empty = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert empty.returncode == 1 and "no sale lines" in empty.stderr
+    files = generate(tmp_path / "data", customers=100, seed=5, as_of=date(2026, 3, 1))
+    for table in ("customers", "items", "purchases"):
+        assert nextbest(url, "import", table, str(files[table]))[0] == 0
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert " saved to " in lines[-2] and lines[-1].startswith("active")

@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from app.db.engine import make_engine
-from app.db.migrate import downgrade, head_revision, upgrade
+from app.db.migrate import HEAD, at_head, downgrade, head_revision, migrated, upgrade
 from app.db.tables import metadata
 
 
@@ -32,3 +32,19 @@ def test_constraint_names_follow_the_convention(database_url: str) -> None:
         unique = inspect(conn).get_unique_constraints("purchase")
     engine.dispose()
     assert {u["name"] for u in unique} == {"uq_purchase_order_id_item_id_kind"}
+
+
+def test_head_names_the_newest_migration_script() -> None:
+    assert head_revision() == HEAD
+
+
+def test_migrated_upgrades_only_a_database_behind(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        assert at_head(engine)
+        downgrade(database_url, "0003")
+        assert not at_head(engine)
+        with migrated(database_url) as upgraded:
+            assert at_head(upgraded)
+    finally:
+        engine.dispose()
