@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from contextlib import AbstractContextManager
@@ -537,7 +538,7 @@ def main() -> None:
     except SystemExit as done:
         if done.code not in (None, 0) or not _finished:
             raise
-    if _finished:
+    if _finished and threading.active_count() == 1:  # no thread left to wait for
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()

@@ -232,8 +232,9 @@ def expansion(
 
 
 def peer_items(recommender: "Recommender", members: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(item indexes, how many of `members` bought each): what the model saw them buy,
-    plus their purchases since training, each department counted once per item."""
+    """(item indexes, how many of `members` bought each): what the model saw them buy
+    (sales not returned), plus their purchases since training, each department counted
+    once per item."""
     index = recommender.customer_index
     rows = np.array([index[m] for m in members if m in index], dtype=np.int64)
     owned = recommender.engine.owned

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.errors import ErrorDetail, NotFound, Unavailable
 from app.training.lines import epoch
@@ -112,7 +113,8 @@ def reads_for(engine: Engine) -> Reads:
 
 @contextmanager
 def driver_cursor(engine: Engine) -> Iterator[Cursor]:
-    """A DB-API cursor on a pooled connection; a database that fails is a 503, not a 500.
+    """A DB-API cursor on a pooled connection; a database that fails (or a pool with no
+    connection free in time) is a 503, not a 500.
 
     The driver's own errors arrive unwrapped from its cursor, so both kinds are caught.
     """
@@ -126,7 +128,7 @@ def driver_cursor(engine: Engine) -> Iterator[Cursor]:
                 cursor.close()
         finally:
             connection.close()  # back to the pool, rolled back
-    except (DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
+    except (DBAPIError, PoolTimeout, engine.dialect.loaded_dbapi.Error) as exc:
         log.warning("live reads: the database could not be read: %s", exc)
         raise Unavailable("the database could not be read; retry shortly") from exc
 

@@ -63,13 +63,17 @@ class SaleLines:
         if fork is None or in_memory or self.last_id - self._ids[0] < PARALLEL_READ:
             return
         url = engine.url.render_as_string(hide_password=False)
+        ends: list[Any] = []
         try:
             spans = fork.Array("q", [0, _count(self._ids)])
             receive, send = fork.Pipe(duplex=False)
+            ends = [receive, send]
             helper = fork.Process(target=_help, args=(url, spans, self._ids, send))
             helper.daemon = True  # never outlives a training run that failed before `read`
             helper.start()
         except OSError:  # no second process (or no semaphore for it): this one reads all
+            for end in ends:
+                end.close()
             return
         send.close()
         self._spans, self._helper, self._pipe = spans, helper, receive
