@@ -41,6 +41,7 @@ bench-upsell: install
 
 bench-offers: install
 	$(BIN)/python bench/offers.py
+	$(BIN)/python bench/offers_inprocess.py
 
 bench-swap: install
 	$(BIN)/python bench/hot_swap.py

@@ -139,12 +139,8 @@ def customers_erase(customer_id: Annotated[str, typer.Argument(help="The custome
 def customers_export(customer_id: Annotated[str, typer.Argument(help="The customer's id")]) -> None:
     """Print everything stored about a customer as JSON (as GET .../export answers),
     including what the active model holds."""
-    from datetime import UTC, datetime
-
-    import orjson
-
     from app.db.export import chunks, customer_row
-    from app.serving.export import held_by_model
+    from app.serving.export import export_head
     from app.serving.registry import Registry
 
     settings = get_settings()
@@ -157,13 +153,7 @@ def customers_export(customer_id: Annotated[str, typer.Argument(help="The custom
             typer.echo(f"error: no customer {customer_id!r}", err=True)
             raise typer.Exit(1)
         pk, row = found
-        current = registry.current
-        head = {
-            "customer_id": customer_id,
-            "exported_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "model": None if current is None else held_by_model(current, customer_id),
-            "customer": row,
-        }
-        for chunk in chunks(engine, customer_id, pk, orjson.dumps(head)):
+        head = export_head(registry.current, customer_id, row)
+        for chunk in chunks(engine, customer_id, pk, head):
             typer.echo(chunk.decode(), nl=False)
         typer.echo()

@@ -19,7 +19,7 @@ from app.api.profile_answers import Rfm
 from app.db.erase import erase
 from app.db.export import chunks, customer_row
 from app.errors import ERROR_RESPONSES, ErrorResponse
-from app.serving.export import held_by_model
+from app.serving.export import export_head
 from app.serving.registry import Registry
 from app.serving.subscriber import unknown_customer
 
@@ -127,13 +127,7 @@ def export_customer(request: Request, customer_id: CustomerId) -> Response:
     if found is None:
         raise unknown_customer(customer_id)
     pk, row = found
-    current = registry.current
-    head = {
-        "customer_id": customer_id,
-        "exported_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "model": None if current is None else held_by_model(current, customer_id),
-        "customer": row,
-    }
+    head = export_head(registry.current, customer_id, row)
     return StreamingResponse(
-        chunks(registry.engine, customer_id, pk, orjson.dumps(head)), media_type="application/json"
+        chunks(registry.engine, customer_id, pk, head), media_type="application/json"
     )

@@ -22,10 +22,8 @@ from app.ingest.report import Reject
 from app.ingest.sources import (
     _OVERSIZE_KEPT,
     MAX_LINE_BYTES,
-    SourceUnreadable,
+    CsvFile,
     _field_with,
-    check_columns,
-    normalise_column,
     opened,
 )
 
@@ -193,20 +191,14 @@ class _Feed:
         return None
 
 
-class CsvColumns:
+class CsvColumns(CsvFile):
     """Rows of a CSV file with a header line, in chunks of columns; gzip is read directly."""
-
-    unit = "line"
 
     def __init__(
         self, path: Path, max_line_bytes: int = MAX_LINE_BYTES, block_bytes: int = BLOCK_BYTES
     ) -> None:
-        self.path = path
-        self.name = str(path)
-        self.max_line_bytes = max_line_bytes
+        super().__init__(path, max_line_bytes)
         self.block_bytes = block_bytes
-        self.columns: list[str] = []
-        self.warnings: list[str] = []
 
     def chunks(self, allowed: Sequence[str], required: Sequence[str]) -> Iterator[ColumnChunk]:
         """Check the header against the fields, then yield the rows in chunks."""
@@ -217,9 +209,9 @@ class CsvColumns:
         self, stream: BufferedIOBase, allowed: Sequence[str], required: Sequence[str]
     ) -> Iterator[ColumnChunk]:
         feed = _Feed(_Blocks(stream, self.max_line_bytes, self.block_bytes))
-        header = self._header(feed)
-        self.warnings = check_columns(header, allowed, required, f"{self.path} line 1")
-        self.columns = [c for c in header if c in allowed]
+        header = self._accept(
+            csv.reader(feed, strict=True), feed.blocks.problems, allowed, required
+        )
         shape = _Shape(header, [(i, c) for i, c in enumerate(header) if c in allowed])
         while feed.fill():
             first = feed.number + 1
@@ -230,19 +222,6 @@ class CsvColumns:
                 chunk = _row_by_row(feed, shape)
             if chunk or chunk.rejects:
                 yield chunk
-
-    def _header(self, feed: _Feed) -> list[str]:
-        try:
-            header = next(csv.reader(feed, strict=True))
-        except StopIteration:
-            raise SourceUnreadable(
-                f"{self.path}: the file is empty; expected a header line naming the columns"
-            ) from None
-        except csv.Error as exc:
-            raise SourceUnreadable(f"{self.path} line 1: header is not valid CSV: {exc}") from exc
-        if 1 in feed.blocks.problems:
-            raise SourceUnreadable(f"{self.path} line 1 (header): {feed.blocks.problems[1]}")
-        return [normalise_column(c) for c in header]
 
 
 @dataclass(frozen=True)

@@ -163,8 +163,9 @@ def opened(path: Path) -> Iterator[BufferedIOBase]:
         raise SourceUnreadable(f"{path}: read failed: {exc}") from exc
 
 
-class CsvSource:
-    """Rows of a CSV file with a header line; gzip-compressed files are read directly."""
+class CsvFile:
+    """What both CSV readers share (rows here, columns in `app.ingest.csv_columns`): the
+    file, and its header line checked against the fields the importer allows."""
 
     unit = "line"
 
@@ -174,6 +175,36 @@ class CsvSource:
         self.max_line_bytes = max_line_bytes
         self.columns: list[str] = []
         self.warnings: list[str] = []
+
+    def _accept(
+        self,
+        reader: Iterator[list[str]],
+        problems: dict[int, str],
+        allowed: Sequence[str],
+        required: Sequence[str],
+    ) -> list[str]:
+        """The header line, normalised; its warnings and the columns kept recorded.
+
+        `problems` are the readers' per-line byte problems (too long, not UTF-8).
+        """
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise SourceUnreadable(
+                f"{self.path}: the file is empty; expected a header line naming the columns"
+            ) from None
+        except csv.Error as exc:
+            raise SourceUnreadable(f"{self.path} line 1: header is not valid CSV: {exc}") from exc
+        if 1 in problems:
+            raise SourceUnreadable(f"{self.path} line 1 (header): {problems[1]}")
+        header = [normalise_column(c) for c in header]
+        self.warnings = check_columns(header, allowed, required, f"{self.path} line 1")
+        self.columns = [c for c in header if c in allowed]
+        return header
+
+
+class CsvSource(CsvFile):
+    """Rows of a CSV file with a header line; gzip-compressed files are read directly."""
 
     def rows(self, allowed: Sequence[str], required: Sequence[str]) -> Iterator[SourceRow]:
         """Check the header against the fields, then yield each data row."""
@@ -185,9 +216,7 @@ class CsvSource:
     ) -> Iterator[SourceRow]:
         lines = _Lines(stream, self.max_line_bytes)
         reader = csv.reader(lines, strict=True)
-        header = self._header(reader, lines)
-        self.warnings = check_columns(header, allowed, required, f"{self.path} line 1")
-        self.columns = [c for c in header if c in allowed]
+        header = self._accept(reader, lines.problems, allowed, required)
         keep = [(i, c) for i, c in enumerate(header) if c in allowed]
         while True:
             start = lines.number + 1
@@ -211,19 +240,6 @@ class CsvSource:
                 yield SourceRow(start, raw, None, (None, width))
             else:
                 yield SourceRow(start, raw, {c: fields[i] for i, c in keep if fields[i] != ""})
-
-    def _header(self, reader: Any, lines: _Lines) -> list[str]:
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise SourceUnreadable(
-                f"{self.path}: the file is empty; expected a header line naming the columns"
-            ) from None
-        except csv.Error as exc:
-            raise SourceUnreadable(f"{self.path} line 1: header is not valid CSV: {exc}") from exc
-        if 1 in lines.problems:
-            raise SourceUnreadable(f"{self.path} line 1 (header): {lines.problems[1]}")
-        return [normalise_column(c) for c in header]
 
 
 def _field_with(fields: list[str], header: list[str]) -> str | None:

@@ -6,7 +6,10 @@ part too. The learned factor vector is left out: numbers with no meaning outside
 model.
 """
 
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from app.serving.recommender import Recommender
 from app.serving.segments import rfm_of
@@ -38,3 +41,17 @@ def held_by_model(recommender: Recommender, customer_id: str) -> dict[str, Any]:
         items=sorted(vocab.item_ids[int(i)] for i in items),
     )
     return facts
+
+
+def export_head(recommender: Recommender | None, customer_id: str, row: dict[str, Any]) -> bytes:
+    """The export's opening object, before the tables' rows stream after it
+    (`app.db.export.chunks`): the id, the time, what the model holds, the customer row.
+    The API route and `nextbest customers export` write the same document."""
+    return orjson.dumps(
+        {
+            "customer_id": customer_id,
+            "exported_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "model": None if recommender is None else held_by_model(recommender, customer_id),
+            "customer": row,
+        }
+    )

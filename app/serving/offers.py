@@ -188,9 +188,10 @@ class Offers:
             return [o for o in found if o.kind == "retention"], not_now
         pool = POOL if request.explain else min(POOL, space + SPARE)
         filters = Filters(pool, (), (), (), None, None, True)
-        cross_sell = recommender.cross_sell(customer_id, filters, now)
+        customer = recommender.customer(customer_id)
+        cross_sell = recommender.cross_sell(customer_id, filters, now, customer)
         found += candidates.from_cross_sell(recommender, customer_id, cross_sell)
-        owned = recommender.customer(customer_id).owned
+        owned = customer.owned
         allowed = recommender.facts.mask(filters)
         offered = [i["item_id"] for o in found for i in o.items]
         allowed[[recommender.facts.item_index[i] for i in offered]] = False

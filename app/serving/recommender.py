@@ -127,10 +127,19 @@ class Recommender:
 
     # ---- personal cross-sell -------------------------------------------------------------
 
-    def cross_sell(self, customer_id: str, filters: Filters, now: int | None = None) -> Answer:
-        """Personal suggestions: due repurchases first, then the blend; cold start if no history."""
+    def cross_sell(
+        self,
+        customer_id: str,
+        filters: Filters,
+        now: int | None = None,
+        customer: Customer | None = None,
+    ) -> Answer:
+        """Personal suggestions: due repurchases first, then the blend; cold start if no history.
+
+        `customer` is `self.customer(customer_id)` when the caller has it already.
+        """
         now = int(time.time()) if now is None else now
-        customer = self.customer(customer_id)
+        customer = self.customer(customer_id) if customer is None else customer
         allowed = self.facts.mask(filters)
         if not len(customer.owned):
             return self._cold_start(customer_id, customer.row, allowed, filters.limit)
