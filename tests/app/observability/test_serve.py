@@ -122,3 +122,83 @@ def test_the_metrics_directory_is_removed_when_the_server_stops(server: Served) 
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=30) == 0
     assert not directory.exists()
+
+
+def server_sides(port: int) -> dict[int, int]:
+    """Established connections to `port`: the server side's socket inode -> the client's
+    port (from the kernel's table; Linux only)."""
+    found = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, state, inode = fields[1], fields[2], fields[3], int(fields[9])
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                found[inode] = int(remote.rsplit(":", 1)[1], 16)
+    return found
+
+
+def held(pid: int, port: int) -> set[int]:
+    """The client ports of the connections to `port` that process `pid` holds."""
+    sides = server_sides(port)
+    ports = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inode = int(target[len("socket:[") : -1])
+            if inode in sides:
+                ports.add(sides[inode])
+    return ports
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def open_connections(port: int, n: int) -> list[socket.socket]:
+    """`n` keep-alive connections, each answered once (so a worker has adopted it)."""
+    opened = []
+    for _ in range(n):
+        client = socket.create_connection(("127.0.0.1", port), timeout=10)
+        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert client.recv(4096).startswith(b"HTTP/1.1 200")
+        opened.append(client)
+    return opened
+
+
+def split(server: Served, port: int) -> dict[int, set[int]]:
+    """Per process of the server (the serving process and its workers): client ports."""
+    pids = [server.process.pid, *children(server.process.pid)]
+    return {pid: held(pid, port) for pid in pids}
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_long_lived_connections_go_to_the_worker_holding_fewest(server: Served) -> None:
+    port = int(server.base.rsplit(":", 1)[1])
+    clients = open_connections(port, 16)
+    holding = {pid: ports for pid, ports in split(server, port).items() if ports}
+    assert sorted(len(ports) for ports in holding.values()) == [8, 8]  # not 6 and 10
+    assert server.process.pid not in holding  # the serving process keeps none
+
+    first, _ = holding  # a client closes every connection to one worker ...
+    for client in clients:
+        if client.getsockname()[1] in holding[first]:
+            client.close()
+    deadline = time.time() + 10
+    while any(split(server, port)[first]) and time.time() < deadline:
+        time.sleep(0.1)
+    more = open_connections(port, 8)  # ... and the new ones go to that worker
+    after = split(server, port)
+    assert after[first] == {client.getsockname()[1] for client in more}
+    for client in clients + more:
+        client.close()
