@@ -26,6 +26,7 @@ from app.api import (
     recommend,
     upsell,
 )
+from app.api.fast_lane import FastLane
 from app.auth.keys import KeyStore
 from app.auth.middleware import ApiKeys
 from app.db.engine import make_engine
@@ -70,10 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = Registry(settings.model_dir, app.state.engine, band, policy, offer_policy)
     app.state.segments = partial(model_segments, app.state.registry)  # for group_by=segment
     errors.install(app)
-    app.add_middleware(ApiKeys, keys=KeyStore(app.state.engine, settings.key_cache_seconds))
-    scrape.install(app)  # /metrics; every request counted, timed and given an id
-    for plain in PLAIN_ROUTES:  # the hottest routes first
-        app.router.routes.insert(0, plain.route())
+    keys = KeyStore(app.state.engine, settings.key_cache_seconds)
+    app.add_middleware(ApiKeys, keys=keys)
+    hottest = [plain.route() for plain in PLAIN_ROUTES]
+    app.router.routes[:0] = hottest  # first in the router too, for HEAD and the contract
+    # /metrics; every request counted, timed and given an id, the hottest served first
+    scrape.install(app, lambda stack: FastLane(stack, app, hottest, keys))
     app.include_router(recommend.router)
     app.include_router(campaigns.router)
     app.include_router(profile.router)

@@ -23,48 +23,43 @@ class ApiKeys:
         self.app, self.keys = app, keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_open(scope["path"]):
+        if scope["type"] != "http" or await admit(self.keys, scope, send):
             await self.app(scope, receive, send)
-            return
-        text = _presented(scope)
-        if text is None:
-            await _refuse(
-                send,
-                401,
-                "unauthorized",
-                "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-            )
-            return
-        try:
-            key = self.keys.check(text)
-        except Exception as exc:  # the key table cannot be read: the database is down
-            await _refuse(
-                send,
-                503,
-                "unavailable",
-                f"API keys cannot be checked now ({exc.__class__.__name__}); retry shortly",
-            )
-            return
-        if key is None:
-            await _refuse(
-                send,
-                401,
-                "unauthorized",
-                "the API key is not valid (unknown, revoked or malformed)",
-            )
-            return
-        scope_needed = required(scope["method"], scope["path"])
-        if not key.allows(scope_needed):
-            await _refuse(
-                send,
-                403,
-                "forbidden",
-                f"the key {key.key_id} lacks the '{scope_needed}' scope this route needs "
-                f"(it has {', '.join(sorted(key.scopes))})",
-            )
-            return
-        scope.setdefault("state", {})["api_key_id"] = key.key_id
-        await self.app(scope, receive, send)
+
+
+async def admit(keys: KeyStore, scope: Scope, send: Send) -> bool:
+    """True when the request may go on to its route; else its refusal has been sent."""
+    if is_open(scope["path"]):
+        return True
+    text = _presented(scope)
+    if text is None:
+        await _refuse(send, 401, "unauthorized", MISSING)
+        return False
+    try:
+        key = keys.check(text)
+    except Exception as exc:  # the key table cannot be read: the database is down
+        await _refuse(
+            send,
+            503,
+            "unavailable",
+            f"API keys cannot be checked now ({exc.__class__.__name__}); retry shortly",
+        )
+        return False
+    if key is None:
+        await _refuse(send, 401, "unauthorized", INVALID)
+        return False
+    scope_needed = required(scope["method"], scope["path"])
+    if not key.allows(scope_needed):
+        await _refuse(
+            send,
+            403,
+            "forbidden",
+            f"the key {key.key_id} lacks the '{scope_needed}' scope this route needs "
+            f"(it has {', '.join(sorted(key.scopes))})",
+        )
+        return False
+    scope.setdefault("state", {})["api_key_id"] = key.key_id
+    return True
 
 
 def _presented(scope: Scope) -> str | None:

@@ -10,7 +10,7 @@ is read when scraped.
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp
 
 from app.api.contract import served_routes
 from app.observability.metrics import LATENCY_NAME
@@ -31,9 +32,10 @@ MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
 log = logging.getLogger("nextbest")
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, inner: Callable[[ASGIApp], ASGIApp] = lambda stack: stack) -> None:
     """Serve /metrics (no key, not in the contract), and count, time and give an id to
-    every request, around all of the app's middleware and error handling."""
+    every request, around all of the app's middleware and error handling (and around
+    `inner`, which wraps them)."""
     state = ServingState(app)
 
     def metrics() -> Response:
@@ -46,7 +48,7 @@ def install(app: FastAPI) -> None:
     )
     templates = RouteTemplates(lambda: app.routes, lambda: [p for _, p in served_routes(app)])
     build = app.build_middleware_stack
-    app.build_middleware_stack = lambda: Observed(build(), templates)  # type: ignore[method-assign]
+    app.build_middleware_stack = lambda: Observed(inner(build()), templates)  # type: ignore[method-assign]
 
 
 def _shared() -> CollectorRegistry:
