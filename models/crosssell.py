@@ -76,7 +76,7 @@ class CrossSell:
         if len(rows):
             ease = self.ease.row_sum(rows)
             scores[: len(ease)] += ease * (w.ease / _spread(ease, n))
-        if w.content:
+        if w.content and self.names_alike:
             content = row_sum(self.pool_content, owned)
             scores += (content * (w.content / _spread(content, n))).astype(np.float32)
         scores += self.pool_prior
@@ -144,6 +144,11 @@ class CrossSell:
     def pool_content(self) -> sp.csr_matrix:
         """Name similarity with the columns in pool order (items outside dropped)."""
         return self.content[:, self.pool].tocsr()
+
+    @cached_property
+    def names_alike(self) -> bool:
+        """Whether any two items of the pool are named alike (else no content term)."""
+        return bool(self.pool_content.nnz)
 
     @cached_property
     def pool_position(self) -> np.ndarray:

@@ -6,6 +6,7 @@ before that, the item's typical interval over all customers does, if it has one.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -32,9 +33,39 @@ class Cycles:
 
     def of(self, customer: int) -> slice:
         """The rows of one customer."""
-        bounds = np.array([customer, customer + 1], dtype=self.customer.dtype)
-        start, end = np.searchsorted(self.customer, bounds)  # same dtype: no array copy
-        return slice(int(start), int(end))
+        starts = self.starts
+        if customer + 1 >= len(starts):  # after the last customer with a cycle
+            return slice(len(self.customer), len(self.customer))
+        return slice(int(starts[customer]), int(starts[customer + 1]))
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """Each customer's first row, up to the last customer with a cycle and one past:
+        a request reads two numbers instead of searching."""
+        last = int(self.customer[-1]) + 2 if len(self.customer) else 1
+        result: np.ndarray = np.searchsorted(self.customer, np.arange(last))
+        return result
+
+    def windows(self, early: float, lapsed: float) -> "Windows":
+        """When each row is due, and from when until when it counts as due."""
+        return due_windows(self.last, self.cycle, early, lapsed)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Per cycle row: due (seconds), and the span around it in which it is offered."""
+
+    due: np.ndarray  # int64
+    opens: np.ndarray  # float64
+    closes: np.ndarray  # float64
+
+
+def due_windows(last: np.ndarray, cycle: np.ndarray, early: float, lapsed: float) -> Windows:
+    """Due one cycle after `last`; offered from `early` of a cycle before that until
+    `lapsed` cycles after (then the habit is gone)."""
+    due = last + (cycle * DAY).astype(np.int64)
+    window = cycle * DAY
+    return Windows(due, due - early * window, due + lapsed * window)
 
 
 def fit_cycles(

@@ -8,8 +8,10 @@ import time
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from app.training.train import Model
+from models.baskets import Baskets
 from models.sparse import row_entries
 
 DAY = 86_400
@@ -40,9 +42,15 @@ class Reasons:
         engine, vocab = model.engine, model.vocab
         self.engine, self.vocab = engine, vocab
         self.names = vocab.items.names
-        self.rules_in = engine.baskets.support.T.tocsr()  # consequent → antecedents
+        # per item, what an "also bought" reason names: its category, else the item itself
+        self.category_of = [
+            vocab.categories[c] if c >= 0 else None for c in vocab.items.category.tolist()
+        ]
+        self.subject = [c or str(n) for c, n in zip(self.category_of, self.names, strict=True)]
+        self.rules_in = _strongest_first(engine.baskets.support.T.tocsr(), engine.baskets)
         self.item_orders = engine.baskets.item_orders
         self.ease = engine.cross_sell.ease
+        self.ease_flat = self.ease.weights.reshape(-1)  # a view: one gather per answer
 
     def name(self, item: int) -> str:
         return str(self.names[item])
@@ -55,32 +63,30 @@ class Reasons:
         """Per item, the anchor most often in the same order with it (support, confidence).
 
         `anchors` is a boolean mask over the catalog (the customer's items or the basket).
-        One gather over the rules of all items at once, not a loop over rules.
+        Each item's antecedents are sorted by confidence at load, so the first anchor
+        among them is the one: one gather over the rules of all items, no sort.
         """
         offsets, which = row_entries(self.rules_in, items)
         antecedents = self.rules_in.indices[offsets]
-        mine = anchors[antecedents]
-        antecedents, which = antecedents[mine], which[mine]
-        support = self.rules_in.data[offsets][mine]
-        orders = np.maximum(self.item_orders[antecedents], 1)
-        confidence = support / orders
-        ranked = np.lexsort((-confidence, which))
-        first = (
-            ranked[np.concatenate(([True], which[ranked][1:] != which[ranked][:-1]))]
-            if len(ranked)
-            else ranked
-        )
+        hits = np.flatnonzero(anchors[antecedents])
         found: list[Reason | None] = [None] * len(items)
-        for best in first.tolist():
-            anchor, share = int(antecedents[best]), float(confidence[best])
-            found[int(which[best])] = {
+        if not len(hits):
+            return found
+        rows = which[hits]  # non-decreasing: the entries come row after row
+        first = hits[np.concatenate(([True], rows[1:] != rows[:-1]))]
+        for position in first.tolist():
+            anchor = int(antecedents[position])
+            support = int(self.rules_in.data[offsets[position]])
+            orders = max(int(self.item_orders[anchor]), 1)
+            share = support / orders
+            found[int(which[position])] = {
                 "kind": "bought_together",
                 "text": f"bought together with {self.name(anchor)} in {share:.0%} "
-                f"of the {int(orders[best]):,} orders that contain it",
+                f"of the {orders:,} orders that contain it",
                 "evidence": {
                     "item_id": self.vocab.item_ids[anchor],
-                    "orders_with_both": int(support[best]),
-                    "orders_with_item": int(orders[best]),
+                    "orders_with_both": support,
+                    "orders_with_item": orders,
                     "confidence": round(share, 4),
                 },
             }
@@ -90,10 +96,12 @@ class Reasons:
         """Per item, the owned item whose buyers most distinctly buy it too (EASE weight)."""
         columns = self.ease.position[items]
         rows = self.ease.position[owned]
-        anchors, rows = owned[rows >= 0], rows[rows >= 0]
+        covered = rows >= 0
+        anchors, rows = owned[covered], rows[covered]
         if not len(rows):
             return [None] * len(items)
-        weights = self.ease.weights[np.ix_(rows, np.maximum(columns, 0))]
+        flat = np.add.outer(rows * len(self.ease.items), np.maximum(columns, 0))
+        weights = self.ease_flat[flat]  # weights[rows x columns], one gather
         best = weights.argmax(axis=0)
         found: list[Reason | None] = []
         for n, column in enumerate(columns.tolist()):
@@ -101,13 +109,14 @@ class Reasons:
                 found.append(None)
                 continue
             anchor = int(anchors[best[n]])
-            category = self.category(anchor)
-            subject = category if category else self.name(anchor)
             found.append(
                 {
                     "kind": "also_bought",
-                    "text": f"customers who buy {subject} also buy this",
-                    "evidence": {"item_id": self.vocab.item_ids[anchor], "category": category},
+                    "text": f"customers who buy {self.subject[anchor]} also buy this",
+                    "evidence": {
+                        "item_id": self.vocab.item_ids[anchor],
+                        "category": self.category_of[anchor],
+                    },
                 }
             )
         return found
@@ -172,3 +181,14 @@ class Reasons:
             "text": text,
             "evidence": {"similarity": round(similarity, 4), "basis": how},
         }
+
+
+def _strongest_first(rules_in: sp.csr_matrix, baskets: Baskets) -> sp.csr_matrix:
+    """Each consequent's antecedents by confidence (support / the antecedent's orders),
+    highest first; ties keep the antecedents' order."""
+    rows = np.repeat(np.arange(rules_in.shape[0]), np.diff(rules_in.indptr))
+    orders = np.maximum(baskets.item_orders[rules_in.indices], 1)
+    order = np.lexsort((-(rules_in.data / orders), rows))
+    return sp.csr_matrix(
+        (rules_in.data[order], rules_in.indices[order], rules_in.indptr), shape=rules_in.shape
+    )

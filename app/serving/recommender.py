@@ -19,11 +19,12 @@ from app.serving.live import LivePurchases
 from app.serving.offers import OfferPolicy, Offers
 from app.serving.premium import PremiumOffers
 from app.serving.profile import Profiles
-from app.serving.reasons import DAY, Reasons, iso
+from app.serving.reasons import Reasons, iso
 from app.serving.segments import overview
 from app.serving.upsell import UpsellAnswers
 from app.training.train import Model
 from models.premium import Band, unit_rows
+from models.replenish import due_windows
 from models.sparse import row_sum
 from models.upsell import Policy
 
@@ -91,6 +92,8 @@ class Recommender:
             )
         ]
         self.by_buyers = np.argsort(-engine.buyers, kind="stable")
+        due = engine.cycles.windows(DUE_EARLY, LAPSED)
+        self.windows = (due.due, due.opens, due.closes)
         self.cold = engine.buyers == 0
         self.unit = unit_rows(engine.cross_sell.als.item_factors)
         self.premium = PremiumOffers(model, self.unit, band or Band())
@@ -179,11 +182,13 @@ class Recommender:
         recent = self.live.recent(customer_id)
         if recent and recent.lines:
             items, cycle, last = _with_recent(items, cycle, last, recent, cycles.item_cycle)
+            windows = due_windows(last, cycle, DUE_EARLY, LAPSED)
+            due_at, opens, closes = windows.due, windows.opens, windows.closes
+        else:  # the windows computed at load, as they were at training
+            due_at, opens, closes = (w[part] for w in self.windows)
         if not len(items):
             return []
-        due_at = last + (cycle * DAY).astype(np.int64)
-        window = cycle * DAY
-        is_due = (now >= due_at - DUE_EARLY * window) & (now <= due_at + LAPSED * window)
+        is_due = (now >= opens) & (now <= closes)
         is_due &= allowed[items]
         if not is_due.any():  # the usual answer: skip the sort
             return []
