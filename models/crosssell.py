@@ -12,6 +12,7 @@ second fridge, not a cross-sell, so it loses `substitute` standard deviations.
 Consumables are exempt: their re-buys are replenishment's business.
 """
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -86,7 +87,7 @@ class CrossSell:
                 # a lookup per category, not np.isin over the pool (a sort per request)
                 owns = np.zeros(self.category_slots, dtype=bool)
                 owns[self.category[durable]] = True
-                scores[owns[self.pool_category]] -= w.substitute
+                np.subtract(scores, w.substitute, out=scores, where=owns[self.pool_category])
         result: np.ndarray = scores
         return result
 
@@ -180,7 +181,7 @@ def _spread(values: np.ndarray, n: int) -> float:
     """Standard deviation of `values` padded with zeros to length n (1.0 if it is 0)."""
     total, squares = float(values.sum()), float(values @ values)
     variance = squares / n - (total / n) ** 2
-    return float(np.sqrt(variance)) if variance > 1e-12 else 1.0
+    return math.sqrt(variance) if variance > 1e-12 else 1.0
 
 
 def standardised_newness(
