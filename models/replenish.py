@@ -46,10 +46,6 @@ class Cycles:
         result: np.ndarray = np.searchsorted(self.customer, np.arange(last))
         return result
 
-    def windows(self, early: float, lapsed: float) -> "Windows":
-        """When each row is due, and from when until when it counts as due."""
-        return due_windows(self.last, self.cycle, early, lapsed)
-
 
 @dataclass(frozen=True)
 class Windows:

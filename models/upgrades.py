@@ -109,13 +109,10 @@ def state(
     usage, before = _readings(h, customer, (at, at - TREND_DAYS * DAY), metrics)
     tenure = (at - h.sub_started[subs]) / DAY
     top, growth = pressure(usage, before, ladder.limits[plan])
-    ahead = top * np.exp(np.minimum(np.maximum(growth, 0.0), 1.0))  # usage in 90 days
+    ahead = top * np.exp(_clip(growth, 0.0, 1.0))  # where usage will be in 90 days
     band = np.searchsorted(_BAND_EDGES, top, side="right")
     renewal = h.sub_annual[subs] & (_next_renewal(h, subs, at) - at <= RENEWAL_DAYS * DAY)
-    knots = _KNOTS
-    # np.minimum/np.maximum, not np.clip: the same numbers, without np.clip's per-call
-    # overhead, which is most of the cost for the one subscriber of a request
-    top, ahead = np.minimum(np.maximum(top, 0.0), 1.5), np.minimum(np.maximum(ahead, 0.0), 1.5)
+    top, ahead = _clip(top, 0.0, 1.5), _clip(ahead, 0.0, 1.5)
     features = np.empty((len(subs), len(FEATURES)))
     columns = (
         top,
@@ -123,7 +120,7 @@ def state(
         band == 1,
         band == 2,
         band == 3,
-        np.minimum(np.maximum(growth, -1.0), 1.0),
+        _clip(growth, -1.0, 1.0),
         renewal,
         _open_complaint(h, customer, at),
         tenure >= TENURE_DAYS,
@@ -132,9 +129,17 @@ def state(
     )
     for n, column in enumerate(columns):
         features[:, n] = column
-    features[:, len(columns) : len(columns) + len(knots)] = np.maximum(0.0, top[:, None] - knots)
-    features[:, len(columns) + len(knots) :] = np.maximum(0.0, ahead[:, None] - knots)
+    ahead_from = len(columns) + len(_KNOTS)  # the projected-usage hinges start here
+    features[:, len(columns) : ahead_from] = np.maximum(0.0, top[:, None] - _KNOTS)
+    features[:, ahead_from:] = np.maximum(0.0, ahead[:, None] - _KNOTS)
     return Snapshot(at, subs, customer, plan, usage, before, tenure, features)
+
+
+def _clip(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """np.clip's numbers without its per-call overhead, which was most of the cost of
+    the one subscriber a request builds the state of."""
+    result: np.ndarray = np.minimum(np.maximum(values, low), high)
+    return result
 
 
 def pressure(
@@ -249,11 +254,10 @@ def profile(ratio: float, growth: float = 0.0, **flags: bool) -> np.ndarray:
     """
     row = np.zeros(len(FEATURES))
     ahead = ratio * np.exp(np.clip(growth, 0.0, 1.0))
-    band = int(np.searchsorted(BANDS, ratio, side="right"))
+    band = int(np.searchsorted(_BAND_EDGES, ratio, side="right"))
     row[:6] = [min(ratio, 1.5), min(ahead, 1.5), band == 1, band == 2, band == 3, growth]
-    knots = np.array(KNOTS)
-    row[11 : 11 + len(KNOTS)] = np.maximum(0.0, min(ratio, 1.5) - knots)
-    row[11 + len(KNOTS) :] = np.maximum(0.0, min(ahead, 1.5) - knots)
+    row[11 : 11 + len(KNOTS)] = np.maximum(0.0, min(ratio, 1.5) - _KNOTS)
+    row[11 + len(KNOTS) :] = np.maximum(0.0, min(ahead, 1.5) - _KNOTS)
     names = {
         "renewal": "annual renewal within 90 days",
         "complaint": "open complaint",

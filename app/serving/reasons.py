@@ -56,8 +56,7 @@ class Reasons:
         return str(self.names[item])
 
     def category(self, item: int) -> str | None:
-        code = int(self.vocab.items.category[item])
-        return self.vocab.categories[code] if code >= 0 else None
+        return self.category_of[item]
 
     def bought_together(self, items: np.ndarray, anchors: np.ndarray) -> list[Reason | None]:
         """Per item, the anchor most often in the same order with it (support, confidence).

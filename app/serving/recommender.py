@@ -92,8 +92,7 @@ class Recommender:
             )
         ]
         self.by_buyers = np.argsort(-engine.buyers, kind="stable")
-        due = engine.cycles.windows(DUE_EARLY, LAPSED)
-        self.windows = (due.due, due.opens, due.closes)
+        self.windows = due_windows(engine.cycles.last, engine.cycles.cycle, DUE_EARLY, LAPSED)
         self.cold = engine.buyers == 0
         self.unit = unit_rows(engine.cross_sell.als.item_factors)
         self.premium = PremiumOffers(model, self.unit, band or Band())
@@ -185,7 +184,8 @@ class Recommender:
             windows = due_windows(last, cycle, DUE_EARLY, LAPSED)
             due_at, opens, closes = windows.due, windows.opens, windows.closes
         else:  # the windows computed at load, as they were at training
-            due_at, opens, closes = (w[part] for w in self.windows)
+            w = self.windows
+            due_at, opens, closes = w.due[part], w.opens[part], w.closes[part]
         if not len(items):
             return []
         is_due = (now >= opens) & (now <= closes)
