@@ -4,8 +4,8 @@ Why read at request time rather than from the training snapshot: an upgrade prom
 must not follow a complaint opened an hour ago, and a plan changed this morning is the
 plan to talk about. Five indexed reads per request (the customer, their subscriptions,
 recent usage, open complaints, a year's sales), each bounded to one customer; the
-features then come from the same `models.upgrades.state` that training used, so the
-two cannot drift apart.
+features then come from `models.upgrades.one_state`, the one-row form of the `state`
+that training uses, held equal to it by a property test so the two cannot drift apart.
 """
 
 import logging
@@ -25,7 +25,7 @@ from app.errors import ErrorDetail, NotFound, Unavailable
 from app.training.lines import epoch
 from app.training.saas import Plans
 from models.ladder import Ladder
-from models.upgrades import DAY, NEVER, TREND_DAYS, SaasHistory, state
+from models.upgrades import DAY, TREND_DAYS, one_state
 from models.upsell import Subscriber
 
 log = logging.getLogger("nextbest")
@@ -175,43 +175,32 @@ def read_state(
     index = int(np.searchsorted(plans.db_ids, plan_db))
     if index >= len(plans.db_ids) or plans.db_ids[index] != plan_db:
         return "unknown_plan"
-    metric, value, at = _usage(cursor, reads, customer, ladder, now)
+    readings = _usage(cursor, reads, customer, ladder, now)
     opened = open_complaints(cursor, reads, customer, now)
     sales = _rows(cursor, reads.sales, customer, reads.moment(now - YEAR))[0][0]
     sales = float(sales or 0.0)
     started, annual = int(started), billing == "annual"
     renews = None if renews is None else int(renews)
-    a = np.array
-    history = SaasHistory(
-        sub_customer=a([0]),
-        sub_started=a([started]),
-        sub_ended=a([NEVER]),
-        sub_annual=a([annual]),
-        sub_renews=a([renews if renews is not None else started]),
-        change_customer=a([], dtype=np.int64),
-        change_plan=a([], dtype=np.int64),
-        change_at=a([], dtype=np.int64),
-        usage_customer=np.zeros(len(metric), dtype=np.int64),
-        usage_metric=metric,
-        usage_value=value,
-        usage_at=at,
-        ticket_customer=np.zeros(len(opened), dtype=np.int64),
-        ticket_opened=a(opened, dtype=np.int64),
-        ticket_closed=np.full(len(opened), NEVER),
-        loyal=a([sales >= loyal_min_sales]),
+    loyal = sales >= loyal_min_sales
+    usage, before, features = one_state(
+        ladder,
+        index,
+        readings,
+        (started, renews if renews is not None else started, annual),
+        (bool(opened), loyal),
+        now,
     )
-    snap = state(history, ladder, a([0]), a([index]), now)
     subscriber = Subscriber(
         plan=index,
         annual=annual,
         status=str(status),
         started=started,
         renews=renews,
-        usage=snap.usage[0],
-        before=snap.before[0],
-        features=snap.features[0],
+        usage=usage,
+        before=before,
+        features=features,
         open_complaint=bool(opened),
-        loyal=bool(history.loyal[0]),
+        loyal=loyal,
     )
     first_complaint = min(opened) if opened else None
     return LiveState(str(sub_id), str(billing), subscriber, first_complaint, sales)
@@ -225,11 +214,8 @@ def open_complaints(cursor: Cursor, reads: Reads, customer: int, now: int) -> li
 
 def _usage(
     cursor: Cursor, reads: Reads, customer: int, ladder: Ladder, now: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Recent readings of the ladder's metrics, sorted by (metric, time) as `state` needs."""
+) -> list[tuple[int, float, int]]:
+    """Recent readings of the ladder's metrics as (metric column, value, time)."""
     rows = _rows(cursor, reads.usage, customer, reads.moment(now - USAGE_DAYS * DAY))
     position = {name: i for i, name in enumerate(ladder.metrics)}
-    kept = [(position[r[0]], float(r[1]), r[2]) for r in rows if r[0] in position]
-    block = np.array(kept, dtype=np.float64).reshape(len(kept), 3)
-    block = block[np.lexsort((block[:, 2], block[:, 0]))]
-    return block[:, 0].astype(np.int64), block[:, 1], block[:, 2].astype(np.int64)
+    return [(position[r[0]], float(r[1]), int(r[2])) for r in rows if r[0] in position]
