@@ -163,7 +163,7 @@ def one_state(
             usage[metric] = value
         if measured <= then:
             before[metric] = value
-    top, growth = _pressure_of_one(np.array(usage), np.array(before), ladder.limits[plan])
+    top, growth = pressure_of_one(np.array(usage), np.array(before), ladder.limits[plan])
     ahead = top * float(np.exp(min(max(growth, 0.0), 1.0)))
     band = sum(top >= edge for edge in BANDS)
     year = 365 * DAY
@@ -186,10 +186,10 @@ def one_state(
     return np.array(usage), np.array(before), np.array(columns + hinges, dtype=np.float64)
 
 
-def _pressure_of_one(
+def pressure_of_one(
     usage: np.ndarray, before: np.ndarray, limits: np.ndarray
 ) -> tuple[float, float]:
-    """`pressure` of one row, as Python floats."""
+    """`pressure` of one subscriber's readings, as Python floats (see `one_state`)."""
     if not len(usage):
         return 0.0, 0.0
     ratio = usage / limits

@@ -20,7 +20,7 @@ import numpy as np
 from models.ladder import OVER_CAP, TOP_TIER, Ladder, project, target_plans
 from models.propensity import Propensity, fit_propensity
 from models.upgrade_eval import training_rows
-from models.upgrades import BANDS, DAY, FEATURES, TREND_DAYS, SaasHistory, pressure
+from models.upgrades import BANDS, DAY, FEATURES, TREND_DAYS, SaasHistory, pressure_of_one
 
 Kind = Literal["upgrade", "billing", "retain", "not_now"]
 When = Literal["now", "at_renewal", "at_trial_end"]
@@ -157,7 +157,7 @@ def band_of(ratio: float) -> int:
 
 def _facts(model: UpsellModel, sub: Subscriber, now: int, policy: Policy) -> Facts:
     limits = model.ladder.limits[sub.plan]
-    top, growth = pressure(sub.usage[None], sub.before[None], limits[None])
+    top, growth = pressure_of_one(sub.usage, sub.before, limits)
     measured = ~np.isnan(sub.usage) & np.isfinite(limits)
     worst = int(np.where(measured, sub.usage / limits, -1.0).argmax()) if measured.any() else -1
     months = TREND_DAYS / 30.44
@@ -165,9 +165,9 @@ def _facts(model: UpsellModel, sub: Subscriber, now: int, policy: Policy) -> Fac
     if model.learned:
         probability = float(model.propensity.probability(sub.features[None])[0])
     return Facts(
-        ratio=float(top[0]),
+        ratio=top,
         worst=worst,
-        growth=float(growth[0]),
+        growth=growth,
         projected=project(sub.usage, sub.before, months, policy.projection_months),
         tenure_days=(now - sub.started) / DAY,
         probability=probability,

@@ -46,6 +46,12 @@ NOT_NOW = {
     "unreachable): no suggestion until it can",
 }
 
+# the numbers each sentence names, which its reason's evidence carries (parsed once)
+NAMED = {
+    why: {field for _, field, _, _ in Formatter().parse(text) if field}
+    for why, text in NOT_NOW.items()
+}
+
 
 class UpsellAnswers:
     """The upsell route's answers from one loaded model."""
@@ -225,8 +231,7 @@ class UpsellAnswers:
         }
         if why == "price_cap":
             values.update(_over_cap(self.model, sub, facts.projected, self.reasons))
-        named = {field for _, field, _, _ in Formatter().parse(NOT_NOW[why]) if field}
-        evidence = {k: v for k, v in values.items() if k in named}
+        evidence = {k: v for k, v in values.items() if k in NAMED[why]}
         return simple(why, NOT_NOW[why].format(**values), **evidence)
 
 

@@ -11,6 +11,8 @@ from models.upgrades import (
     NEVER,
     SaasHistory,
     one_state,
+    pressure,
+    pressure_of_one,
     snapshot,
     state,
     upgrades_after,
@@ -133,3 +135,5 @@ def test_one_subscribers_state_is_the_state_training_builds(case: tuple) -> None
     np.testing.assert_array_equal(usage, snap.usage[0])
     np.testing.assert_array_equal(before, snap.before[0])
     np.testing.assert_array_equal(features, snap.features[0])
+    top, growth = pressure(snap.usage, snap.before, ladder.limits[[plan]])
+    assert pressure_of_one(usage, before, ladder.limits[plan]) == (top[0], growth[0])
