@@ -45,8 +45,7 @@ FEATURES = [
     *(f"usage / limit past {k:.0%}" for k in KNOTS),
     *(f"projected usage / limit past {k:.0%}" for k in KNOTS),
 ]
-# as arrays once: serving builds one subscriber's state per request, where converting
-# the tuples on every call cost more than the arithmetic
+# as arrays once: `state` and `profile` use them on every call
 _BAND_EDGES = np.array(BANDS)
 _KNOTS = np.array(KNOTS)
 
@@ -102,7 +101,8 @@ def state(
 ) -> Snapshot:
     """What was known at `at` of subscriptions `subs` on plans `plan`, and the features.
 
-    Training gets `plan` from the plan changes; serving from the live subscription row.
+    Training gets `plan` from the plan changes; one live subscriber at request time
+    takes the same steps in `one_state`.
     """
     h = history
     customer = h.sub_customer[subs]
@@ -140,8 +140,12 @@ def one_state(
     ladder: Ladder,
     plan: int,
     readings: list[tuple[int, float, int]],
-    subscription: tuple[int, int, bool],
-    flags: tuple[bool, bool],
+    *,
+    started: int,
+    renews: int,
+    annual: bool,
+    complaint: bool,
+    loyal: bool,
     at: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(usage, before, features) of one subscriber at `at`, the numbers `state` gives.
@@ -150,11 +154,9 @@ def one_state(
     and `state`'s fifty numpy calls on arrays of one row cost more than the rest of the
     upsell answer. Each step here is the scalar form of the same step there (a property
     test holds the two equal on random histories). `readings` are (metric column, value,
-    time); `subscription` is (started, next renewal or started, annual); `flags` are
-    (a complaint open at `at`, loyal).
+    time); `renews` is the recorded renewal date, else `started` (as `sub_renews`);
+    `complaint` is a complaint open at `at`.
     """
-    started, renews, annual = subscription
-    complaint, loyal = flags
     metrics = ladder.limits.shape[1]
     usage, before = [np.nan] * metrics, [np.nan] * metrics
     then = at - TREND_DAYS * DAY
@@ -163,7 +165,10 @@ def one_state(
             usage[metric] = value
         if measured <= then:
             before[metric] = value
-    top, growth = pressure_of_one(np.array(usage), np.array(before), ladder.limits[plan])
+    usage_now = np.array(usage, dtype=np.float64)
+    usage_before = np.array(before, dtype=np.float64)
+    top, growth = pressure_of_one(usage_now, usage_before, ladder.limits[plan])
+    # np.exp, not math.exp: the same routine as `state`'s, so the same last bit
     ahead = top * float(np.exp(min(max(growth, 0.0), 1.0)))
     band = sum(top >= edge for edge in BANDS)
     year = 365 * DAY
@@ -183,7 +188,7 @@ def one_state(
         annual,
     ]
     hinges = [max(0.0, value - knot) for value in (top, ahead) for knot in KNOTS]
-    return np.array(usage), np.array(before), np.array(columns + hinges, dtype=np.float64)
+    return usage_now, usage_before, np.array(columns + hinges, dtype=np.float64)
 
 
 def pressure_of_one(
@@ -202,8 +207,7 @@ def pressure_of_one(
 
 
 def _clip(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """np.clip's numbers without its per-call overhead, which was most of the cost of
-    the one subscriber a request builds the state of."""
+    """np.clip's numbers without its per-call overhead."""
     result: np.ndarray = np.minimum(np.maximum(values, low), high)
     return result
 

@@ -32,7 +32,7 @@ MIN_GROUP = 20  # customers a group needs before its popularity stands for a new
 DUE_EARLY = 0.15  # a cycle item is due from 85 % of its cycle after the last purchase
 LAPSED = 1.0  # ...until one more cycle has passed: then the habit is gone
 BASKET_RULES = 1.0  # weight of the basket's own bought-together rules in cart answers
-TOP_BLOCKS = 64  # blocks whose maxima bound the k-th best score (`top_k`)
+TOP_BLOCKS = 64  # at least this many blocks, whose maxima bound the k-th best score (`top_k`)
 
 Answer = dict[str, Any]
 
@@ -470,13 +470,17 @@ def top_k(scores: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
     if k <= 0:
         return np.empty(0, dtype=np.int64)
     masked = np.where(allowed, scores, -np.inf)
-    candidates = np.flatnonzero(masked >= _kth_bound(masked, k))
+    bound = _kth_bound(masked, k)
+    # no bound (a short vector, or fewer than k blocks with an allowed score): every
+    # allowed one is a candidate
+    candidates = np.flatnonzero(masked >= bound if bound > -np.inf else allowed)
     return candidates[np.argsort(-masked[candidates], kind="stable")[:k]]
 
 
 def _kth_bound(values: np.ndarray, k: int) -> float:
     """A value the k-th largest of `values` is at least: the k-th largest of the maxima
-    of consecutive blocks (those k maxima are k values at least that high)."""
+    of max(TOP_BLOCKS, 4k) consecutive blocks (those k maxima are k values at least that
+    high); -inf for a vector too short to split."""
     blocks = max(TOP_BLOCKS, 4 * k)
     if len(values) < 2 * blocks:
         return -np.inf

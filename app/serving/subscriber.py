@@ -186,9 +186,12 @@ def read_state(
         ladder,
         index,
         readings,
-        (started, renews if renews is not None else started, annual),
-        (bool(opened), loyal),
-        now,
+        started=started,
+        renews=renews if renews is not None else started,
+        annual=annual,
+        complaint=bool(opened),
+        loyal=loyal,
+        at=now,
     )
     subscriber = Subscriber(
         plan=index,
