@@ -45,9 +45,6 @@ FEATURES = [
     *(f"usage / limit past {k:.0%}" for k in KNOTS),
     *(f"projected usage / limit past {k:.0%}" for k in KNOTS),
 ]
-# as arrays once: `state` and `profile` use them on every call
-_BAND_EDGES = np.array(BANDS)
-_KNOTS = np.array(KNOTS)
 
 
 @dataclass(frozen=True)
@@ -110,29 +107,28 @@ def state(
     usage, before = _readings(h, customer, (at, at - TREND_DAYS * DAY), metrics)
     tenure = (at - h.sub_started[subs]) / DAY
     top, growth = pressure(usage, before, ladder.limits[plan])
-    ahead = top * np.exp(_clip(growth, 0.0, 1.0))  # where usage will be in 90 days
-    band = np.searchsorted(_BAND_EDGES, top, side="right")
+    ahead = top * np.exp(np.clip(growth, 0.0, 1.0))  # where usage will be in 90 days
+    band = np.searchsorted(BANDS, top, side="right")
     renewal = h.sub_annual[subs] & (_next_renewal(h, subs, at) - at <= RENEWAL_DAYS * DAY)
-    top, ahead = _clip(top, 0.0, 1.5), _clip(ahead, 0.0, 1.5)
-    features = np.empty((len(subs), len(FEATURES)))
-    columns = (
-        top,
-        ahead,
-        band == 1,
-        band == 2,
-        band == 3,
-        _clip(growth, -1.0, 1.0),
-        renewal,
-        _open_complaint(h, customer, at),
-        tenure >= TENURE_DAYS,
-        h.loyal[customer],
-        h.sub_annual[subs],
-    )
-    for n, column in enumerate(columns):
-        features[:, n] = column
-    ahead_from = len(columns) + len(_KNOTS)  # the projected-usage hinges start here
-    features[:, len(columns) : ahead_from] = np.maximum(0.0, top[:, None] - _KNOTS)
-    features[:, ahead_from:] = np.maximum(0.0, ahead[:, None] - _KNOTS)
+    knots = np.array(KNOTS)
+    top, ahead = np.clip(top, 0.0, 1.5), np.clip(ahead, 0.0, 1.5)
+    features = np.column_stack(
+        [
+            top,
+            ahead,
+            band == 1,
+            band == 2,
+            band == 3,
+            np.clip(growth, -1.0, 1.0),
+            renewal,
+            _open_complaint(h, customer, at),
+            tenure >= TENURE_DAYS,
+            h.loyal[customer],
+            h.sub_annual[subs],
+            np.maximum(0.0, top[:, None] - knots),
+            np.maximum(0.0, ahead[:, None] - knots),
+        ]
+    ).astype(np.float64)
     return Snapshot(at, subs, customer, plan, usage, before, tenure, features)
 
 
@@ -204,12 +200,6 @@ def pressure_of_one(
     change = now / then if then > 0 else np.nan
     growth = float(np.log(change)) if 0 < change < np.inf else 0.0
     return float(ratio[worst]), growth
-
-
-def _clip(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """np.clip's numbers without its per-call overhead."""
-    result: np.ndarray = np.minimum(np.maximum(values, low), high)
-    return result
 
 
 def pressure(
@@ -289,9 +279,7 @@ def _readings(
     if not len(h.usage_value):
         return [np.full((n, metrics), np.nan) for _ in moments]
     owner = h.usage_customer * metrics + h.usage_metric
-    who = np.concatenate(
-        [(customer[:, None] * metrics + np.arange(metrics)).ravel()] * len(moments)
-    )
+    who = np.tile((customer[:, None] * metrics + np.arange(metrics)).ravel(), len(moments))
     at = np.repeat(np.asarray(moments, dtype=np.int64), n * metrics)
     key = _key(owner, h.usage_at)
     last = np.searchsorted(key, _key(who, at), "right") - 1
@@ -324,10 +312,11 @@ def profile(ratio: float, growth: float = 0.0, **flags: bool) -> np.ndarray:
     """
     row = np.zeros(len(FEATURES))
     ahead = ratio * np.exp(np.clip(growth, 0.0, 1.0))
-    band = int(np.searchsorted(_BAND_EDGES, ratio, side="right"))
+    band = int(np.searchsorted(BANDS, ratio, side="right"))
     row[:6] = [min(ratio, 1.5), min(ahead, 1.5), band == 1, band == 2, band == 3, growth]
-    row[11 : 11 + len(KNOTS)] = np.maximum(0.0, min(ratio, 1.5) - _KNOTS)
-    row[11 + len(KNOTS) :] = np.maximum(0.0, min(ahead, 1.5) - _KNOTS)
+    knots = np.array(KNOTS)
+    row[11 : 11 + len(KNOTS)] = np.maximum(0.0, min(ratio, 1.5) - knots)
+    row[11 + len(KNOTS) :] = np.maximum(0.0, min(ahead, 1.5) - knots)
     names = {
         "renewal": "annual renewal within 90 days",
         "complaint": "open complaint",
