@@ -9,7 +9,6 @@ import threading
 import time
 from collections import Counter
 from contextlib import AbstractContextManager
-from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -163,9 +162,7 @@ def _show(report: "ImportReport", as_json: bool) -> None:
     from app.ingest.report import summary
 
     if as_json:
-        data = asdict(report)
-        data["rejects"] = data["rejects"][:100]
-        typer.echo(json.dumps(data, default=str, indent=2))
+        typer.echo(json.dumps(report.as_json(), indent=2))
     else:
         typer.echo("\n".join(summary(report)))
 

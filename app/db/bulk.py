@@ -64,7 +64,13 @@ def _each_distinct(values: list[Any], convert: Callable[[Any], Any]) -> list[Any
 
 
 def _processed(conn: Connection, table: Table, name: str, values: list[Any]) -> list[Any]:
-    process = table.c[name].type.bind_processor(conn.dialect)
+    """`values` as SQLAlchemy binds them for this column on this dialect.
+
+    The dialect's own implementation of the type, not the generic one: SQLite's
+    DATETIME writes 'YYYY-MM-DD HH:MM:SS.ffffff', which every compiled statement
+    compares against; the generic type left whole seconds to the driver's shorter text.
+    """
+    process = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     if process is None:
         return values
     return _each_distinct(values, process)

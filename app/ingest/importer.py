@@ -133,7 +133,12 @@ def validate_into(
 
 
 def run_import(
-    engine: Engine, target: Target, source: Source, *, create_missing: bool = False
+    engine: Engine,
+    target: Target,
+    source: Source,
+    *,
+    create_missing: bool = False,
+    batch_size: int = BATCH_SIZE,
 ) -> ImportReport:
     """Import every row of `source` into `target`; raises SourceUnreadable, changing nothing."""
     report = ImportReport(target.name, source.name, unit=source.unit)
@@ -145,7 +150,9 @@ def run_import(
         if first is not None:
             supplied = frozenset(source.columns)
             with in_background(writer) as background:
-                validate_into(background, target, chain([first], rows), supplied, report)
+                validate_into(
+                    background, target, chain([first], rows), supplied, report, batch_size
+                )
         finish_run(conn, report)
     return report
 

@@ -63,6 +63,30 @@ class ImportReport:
             self.inserted + self.updated + self.unchanged <= self.accepted
         )
 
+    def as_json(self, rejects: int = 100) -> dict[str, Any]:
+        """The report as plain JSON types, with its first `rejects` rejects.
+
+        Written out field by field: `dataclasses.asdict` rebuilds a Counter from its
+        (key, count) pairs, which turns every count into a tuple key.
+        """
+        return {
+            "target": self.target,
+            "source": self.source,
+            "unit": self.unit,
+            "run_id": self.run_id,
+            "submitted": self.submitted,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            **self.notes(),
+            "rejects": [
+                {"position": r.position, "field": r.field, "reason": r.reason, "raw": r.raw}
+                for r in self.rejects[:rejects]
+            ],
+        }
+
     def notes(self) -> dict[str, Any]:
         """What the import log keeps besides the counts."""
         return {

@@ -97,7 +97,7 @@ class Reads:
 def _moment(seconds: int, sqlite: bool) -> object:
     """Remembered: every request of the same second asks for the same few moments."""
     naive = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
-    return naive.strftime("%Y-%m-%d %H:%M:%S") if sqlite else naive
+    return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else naive
 
 
 _READS: dict[str, Reads] = {}

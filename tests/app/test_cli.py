@@ -186,3 +186,19 @@ def test_train_as_a_process_prints_everything_and_exits_with_its_status(
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert " saved to " in lines[-2] and lines[-1].startswith("active")
+
+
+def test_import_json_report_holds_the_refusals_and_their_reasons(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,country,created_at\nc1,GB,\n,FR,\nc2,DE,31/12/2020\n")
+    code, output = nextbest(database_url, "import", "customers", str(path), "--json")
+    assert code == 0, output
+    report = json.loads(output)
+    assert (report["submitted"], report["accepted"], report["rejected"]) == (3, 1, 2)
+    assert sum(report["reject_reasons"].values()) == 2
+    assert [(r["position"], r["field"]) for r in report["rejects"]] == [
+        (3, "customer_id"),
+        (4, "created_at"),
+    ]

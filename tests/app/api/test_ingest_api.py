@@ -107,3 +107,15 @@ def test_every_table_has_a_bulk_route(client: TestClient) -> None:
         "tickets",
     ):
         assert post(client, table, [])["submitted"] == 0
+
+
+def test_a_corrected_reading_replaces_the_stored_one(client: TestClient) -> None:
+    post(client, "customers", CUSTOMERS)
+    reading = {"customer_id": "c1", "metric": "seats", "measured_at": "2025-03-01T00:00:00Z"}
+    first = post(client, "usage", [reading | {"value": 4}])
+    again = post(client, "usage", [reading | {"value": 4}])
+    corrected = post(client, "usage", [reading | {"value": 7}])
+    assert (first["inserted"], again["unchanged"], corrected["updated"]) == (1, 1, 1)
+    assert corrected["rejected"] == 0
+    stored = client.get("/v1/customers/c1/export").json()["tables"]["usage"]
+    assert [(r["metric"], r["value"]) for r in stored] == [("seats", 7.0)]
