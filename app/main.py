@@ -27,6 +27,7 @@ from app.api import (
     upsell,
 )
 from app.api.fast_lane import FastLane
+from app.api.limits import UrlLimit
 from app.auth.keys import KeyStore
 from app.auth.middleware import ApiKeys
 from app.db.engine import make_engine
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hottest = [plain.route() for plain in PLAIN_ROUTES]
     app.router.routes[:0] = hottest  # first in the router too, for HEAD and the contract
     # /metrics; every request counted, timed and given an id, the hottest served first
-    scrape.install(app, lambda stack: FastLane(stack, app, hottest, keys))
+    scrape.install(app, lambda stack: UrlLimit(FastLane(stack, app, hottest, keys)))
     app.include_router(recommend.router)
     app.include_router(campaigns.router)
     app.include_router(profile.router)

@@ -14,6 +14,9 @@ and of the series: `from` before `to`, at most 366 days, and at most 120 buckets
 cross-sell campaign needs its `item`): a request that breaks it is a 422 naming the
 field, so "positive data accepted" does not apply to them (test_kpis_api.py,
 test_console_api.py and test_campaigns_api.py under tests/app/api test those 422s).
+Last, a URL over 8 KiB is a 414 whatever its parameters (a bound on the encoded length
+that no parameter schema states): a request answered 414 is not judged by the two
+status checks either (tests/app/api/test_hostile_bodies.py tests the 414).
 """
 
 import socket
@@ -86,6 +89,7 @@ def test_every_operation_keeps_its_contract(
         excluded = VERDICT_CHECKS
     elif (case.method, case.path) in CROSS_FIELD:
         excluded = [positive_data_acceptance]
-    case.call_and_validate(
-        base_url=base_url, headers={"Authorization": f"Bearer {key}"}, excluded_checks=excluded
-    )
+    response = case.call(base_url=base_url, headers={"Authorization": f"Bearer {key}"})
+    if response.status_code == 414:
+        excluded = VERDICT_CHECKS
+    case.validate_response(response, excluded_checks=excluded)

@@ -48,7 +48,8 @@ def openapi(app: FastAPI, plain_routes: Sequence[PlainRoute]) -> dict[str, Any]:
 
 
 def _secure(paths: dict[str, Any]) -> None:
-    """Every /v1 operation needs a key with its scope; say so, with the 401 and 403."""
+    """Every /v1 operation needs a key with its scope; say so, with the 401 and 403,
+    and the 414 of the URL limit (app.api.limits) in front of them all."""
     for path, operations in paths.items():
         if not path.startswith("/v1/"):
             continue
@@ -65,6 +66,7 @@ def _secure(paths: dict[str, Any]) -> None:
             responses.setdefault(
                 "403", {"description": f"The key lacks the '{scope}' scope", "content": ERROR}
             )
+            responses.setdefault("414", {"description": "A URL over 8 KiB", "content": ERROR})
 
 
 def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:

@@ -6,12 +6,13 @@ the database is as it was; otherwise good rows are committed together with the
 rejects and the run's counts.
 """
 
-import json
+import reprlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import chain
 from typing import Protocol
 
+import orjson
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy import Connection, Engine, insert, update
@@ -23,6 +24,10 @@ from app.ingest.targets import Target
 from app.ingest.writer import BackgroundWriter, Batch, BatchWriter, in_background
 
 BATCH_SIZE = 2000
+# How a rejected value is shown: a few levels and characters of it, whatever its size
+# or depth (repr() of a value nested a thousand deep would raise RecursionError).
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlist, _SHOWN.maxdict = 3, 60, 60, 6, 6
 
 
 class Source(Protocol):
@@ -50,7 +55,7 @@ def _one_error(error: ErrorDetails) -> str:
         return f"{name}: required, but missing or empty"
     if error["type"] == "extra_forbidden":
         return f"{name}: not a field of this table"
-    shown = repr(error["input"])
+    shown = _SHOWN.repr(error["input"])
     if len(shown) > 80:
         shown = shown[:77] + "..."
     return f"{name}: {message} (got {shown})"
@@ -157,8 +162,16 @@ def run_import(
     return report
 
 
+def raw_json(record: object) -> str:
+    """A posted row as JSON text, for its reject; a row too deep to write is named so."""
+    try:
+        return orjson.dumps(record, default=str).decode()
+    except orjson.JSONEncodeError:
+        return "(a JSON value nested too deep to show)"
+
+
 def _record(index: int, record: object) -> SourceRow:
-    raw = json.dumps(record, default=str)
+    raw = raw_json(record)
     if isinstance(record, dict):
         return SourceRow(index, raw, record)
     kind = type(record).__name__ if record is not None else "null"
@@ -168,8 +181,13 @@ def _record(index: int, record: object) -> SourceRow:
 def import_records(
     engine: Engine, target: Target, records: list[object], *, create_missing: bool = False
 ) -> ImportReport:
-    """Import a JSON array posted to the API; positions are 0-based array indexes."""
+    """Import a JSON array posted to the API; positions are 0-based array indexes.
+
+    An empty array is answered with an empty report and leaves no import run behind.
+    """
     report = ImportReport(target.name, "api", unit="index", keep_rejects=len(records))
+    if not records:
+        return report
     with engine.begin() as conn:
         writer = BatchWriter(conn, target, report, start_run(conn, report), create_missing)
         rows = (_record(i, r) for i, r in enumerate(records))

@@ -6,12 +6,13 @@ document the bulk endpoints in the OpenAPI contract. Field names are the caller'
 by the writer.
 """
 
-import json
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -82,13 +83,45 @@ def _offer_id(value: str) -> str:
     return value
 
 
+# A JSON cell (attributes, limits, features) is a small description, not a document:
+# bounded in depth and size, so that storing, exporting and showing it is cheap and
+# safe, and with no NaN or Infinity, which JSON lacks and PostgreSQL refuses.
+JSON_MAX_DEPTH = 8
+JSON_MAX_BYTES = 16 * 1024
+
+
 def _json_text(value: Any) -> Any:
     """CSV cells carry JSON as text; SQL and JSON sources already carry objects."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
             raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from exc
+    return value
+
+
+def _plain_json(value: Any, depth: int = 1) -> None:
+    """Raise ValueError unless `value` is JSON within the bounds above."""
+    if depth > JSON_MAX_DEPTH:
+        raise ValueError(f"nested deeper than {JSON_MAX_DEPTH} levels")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"holds {value}, which JSON cannot carry")
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"has a key that is not text ({key!r})")
+            _plain_json(inner, depth + 1)
+    elif isinstance(value, list):
+        for inner in value:
+            _plain_json(inner, depth + 1)
+
+
+def _bounded_json(value: Any) -> Any:
+    """The JSON cell itself, once it is known to be small, shallow and finite."""
+    _plain_json(value)
+    size = len(orjson.dumps(value))
+    if size > JSON_MAX_BYTES:
+        raise ValueError(f"is {size:,} bytes as JSON; at most {JSON_MAX_BYTES:,}")
     return value
 
 
@@ -130,9 +163,13 @@ Amount = Annotated[
 ]
 Timestamp = Annotated[datetime, AfterValidator(_to_utc)]
 PastTimestamp = Annotated[datetime, AfterValidator(_past_utc)]
-JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text)]
-Limits = Annotated[dict[str, Annotated[float, Field(ge=0)]], BeforeValidator(_json_text)]
-Features = Annotated[list[str], BeforeValidator(_json_text)]
+JsonObject = Annotated[dict[str, Any], BeforeValidator(_json_text), AfterValidator(_bounded_json)]
+Limits = Annotated[
+    dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]],
+    BeforeValidator(_json_text),
+    AfterValidator(_bounded_json),
+]
+Features = Annotated[list[str], BeforeValidator(_json_text), AfterValidator(_bounded_json)]
 RecentTimestamp = Annotated[datetime, AfterValidator(_recent_utc)]
 OfferId = Annotated[
     str,

@@ -45,16 +45,23 @@ class Observed:
         token = REQUEST_ID.set(request_id)
         header = (HEADER, request_id.encode())
         status = 500  # unless an answer starts: the server failed before one could
+        answered = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Starlette re-raises a bug after its handler has answered 500 and logged it
+            # with this request's id, only so that a server may log it too: once is
+            # enough, and the server's line would carry no request id.
+            if not answered:
+                raise
         finally:
             seconds = perf_counter() - start
             method = scope["method"] if scope["method"] in METHODS else "other"

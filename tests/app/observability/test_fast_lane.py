@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.fast_lane import FastLane
+from app.api.limits import UrlLimit
 from app.main import create_app
 from app.observability.middleware import Observed
 from app.settings import Settings
@@ -26,8 +27,10 @@ ROUTES = ("cross-sell", "offers", "upsell")
 def full_stack(app: FastAPI) -> ASGIApp:
     """The app with its fast lane left out: every request down the whole stack."""
     observed = app.build_middleware_stack()
-    assert isinstance(observed, Observed) and isinstance(observed.app, FastLane)
-    inner = Observed(observed.app.app, observed.routes)
+    limit = observed.app
+    assert isinstance(observed, Observed) and isinstance(limit, UrlLimit)
+    assert isinstance(limit.app, FastLane)
+    inner = Observed(UrlLimit(limit.app.app), observed.routes)
 
     async def call(scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = app  # as FastAPI's own entry point sets it

@@ -77,6 +77,26 @@ def test_access_and_error_lines_carry_the_request_id_and_never_the_key(
     assert "RuntimeError: a bug" in error["exception"]
 
 
+def test_a_bug_is_answered_and_logged_once_without_reaching_the_server(
+    lines: io.StringIO, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The server logs whatever leaves the app, without the request id: a 500 already
+    answered and logged must not leave it."""
+    shutil.copy(sqlite_template, tmp_path / "nextbest.db")
+    url = f"sqlite:///{tmp_path / 'nextbest.db'}"
+    app = create_app(Settings(database_url=url, refresh_seconds=0))
+
+    def broken() -> None:
+        raise RecursionError("deep")
+
+    app.add_api_route("/v1/broken", broken)
+    with TestClient(app, raise_server_exceptions=True) as client:  # raises what leaves
+        answer = client.get("/v1/broken", headers={"X-API-Key": new_key(url, "read")})
+    assert answer.status_code == 500 and answer.json()["error"]["code"] == "internal_error"
+    errors = [line for line in parsed(lines) if line["level"] == "ERROR"]
+    assert len(errors) == 1 and errors[0]["request_id"] == answer.headers["x-request-id"]
+
+
 def test_a_key_in_a_message_is_redacted(lines: io.StringIO) -> None:
     key = "nb_0123456789ab_S3cr3t-t0ken_value"
     logging.getLogger("nextbest").warning("refused %s and Bearer abc.def", key)
