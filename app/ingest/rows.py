@@ -25,19 +25,28 @@ from pydantic import (
     model_validator,
 )
 
-from app.db.tables import OFFER_KINDS
+from app.ingest.offer_ids import named
 
 # Clock skew and time zones aside, history cannot be in the future.
 FUTURE_TOLERANCE = timedelta(days=1)
 # Offer events are reported as they happen: only clock skew is tolerated.
 EVENT_TOLERANCE = timedelta(minutes=5)
+# Nothing this service learns from happened before the epoch; a year 0001 is a default
+# value of some system, not a date (and the models count time in epoch seconds).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _not_before_epoch(value: datetime) -> datetime:
+    if value < EARLIEST:
+        raise ValueError(f"{value.isoformat()} is before 1970-01-01, not a date of this history")
+    return value
 
 
 def _to_utc(value: datetime) -> datetime:
     """Naive timestamps are taken as UTC; aware ones are converted to it."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        return _not_before_epoch(value.replace(tzinfo=UTC))
+    return _not_before_epoch(value.astimezone(UTC))
 
 
 class _Clock:
@@ -59,7 +68,7 @@ def _past_utc(value: datetime) -> datetime:
     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if value > _Clock.latest_allowed():
         raise ValueError(f"{value.isoformat()} is in the future")
-    return value
+    return _not_before_epoch(value)
 
 
 def _recent_utc(value: datetime) -> datetime:
@@ -73,13 +82,8 @@ def _recent_utc(value: datetime) -> datetime:
 
 
 def _offer_id(value: str) -> str:
-    """An offer id as the offers route gives it: "<kind>:<target>"."""
-    kind, _, target = value.partition(":")
-    if kind not in OFFER_KINDS or not target:
-        raise ValueError(
-            f"unknown offer id {value!r}: offer ids are '<kind>:<target>' as "
-            f"GET /v1/customers/{{id}}/offers gives them, kind one of {', '.join(OFFER_KINDS)}"
-        )
+    """An offer id as the offers route gives it (app.ingest.offer_ids)."""
+    named(value)
     return value
 
 

@@ -24,13 +24,18 @@ class Ref:
 
 @dataclass(frozen=True)
 class Target:
-    """One importable table: its row model, natural key and references."""
+    """One importable table: its row model, natural key and references.
+
+    An append-only target (offer events) never changes a stored row: the same row
+    again is a replay, a different one under a stored key is refused.
+    """
 
     name: str
     table: Table
     row: type[rows.Row]
     key: tuple[str, ...]
     refs: tuple[Ref, ...] = ()
+    append_only: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -86,7 +91,14 @@ TARGETS: dict[str, Target] = {
             (CUSTOMER,),
         ),
         Target("tickets", tables.ticket, rows.TicketRow, ("ticket_id",), (CUSTOMER,)),
-        Target("events", tables.offer_event, rows.EventRow, ("event_id",), (CUSTOMER,)),
+        Target(
+            "events",
+            tables.offer_event,
+            rows.EventRow,
+            ("event_id",),
+            (CUSTOMER,),
+            append_only=True,
+        ),
     )
 }
 

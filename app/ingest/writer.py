@@ -12,6 +12,12 @@ takes the good ones down with it.
 Rows of erased customers are refused (`app.db.erase`): a customer row with an erased
 id, and any row naming one, even with --create-missing. Their reject keeps no copy of
 the row, which would bring the erased data back into the import log.
+
+Offer events are append-only: an event id names one event for good. Sent again as it
+was, it is a replay (accepted, unchanged); sent again with anything changed, it is
+refused, naming the field, and the stored event stays as it was: cool-downs, caps and
+KPIs already counted it. An event about an offer naming an unknown item or plan is
+refused too (app.ingest.offer_ids).
 """
 
 import queue
@@ -28,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from app.db import tables
 from app.db.bulk import in_values, insert_columns, upsert_columns
 from app.db.erase import any_erased, erased_among
+from app.ingest.offer_ids import named
 from app.ingest.report import ImportReport, Reject
 from app.ingest.targets import Ref, Target
 
@@ -101,6 +108,19 @@ def _db_error(exc: DBAPIError) -> str:
     return f"the database refused the row: {first[:300]}"
 
 
+def _conflict(key: Any, field: str, stored: Any, sent: Any, reference: bool) -> str:
+    """Why a row under a stored key of an append-only table is refused."""
+    shown = f"another {field}" if reference else f"{field} {_shown(stored)}, not {_shown(sent)}"
+    return (
+        f"event_id {key!r} is stored already, with {shown}: a stored event is never "
+        "changed (a new event needs a new event_id)"
+    )
+
+
+def _shown(value: Any) -> str:
+    return repr(value.isoformat() if isinstance(value, datetime) else value)
+
+
 class BatchWriter:
     """Writes batches of one target inside the caller's transaction."""
 
@@ -135,6 +155,8 @@ class BatchWriter:
             self.report.reject(item)
         self._rejects.extend(batch.rejects)
         batch = self._resolve(self._refuse_erased(self._dedupe(batch)))
+        if self.target.append_only:
+            batch = self._keep_stored(self._refuse_unknown_offers(batch))
         if batch:
             self._store(batch)
         self.flush_rejects()
@@ -233,6 +255,59 @@ class BatchWriter:
             if customer_id in erased:
                 self.reject(position, "customer_id", ERASED, "")
         return batch.take([i for i, c in enumerate(ids) if c not in erased])
+
+    def _refuse_unknown_offers(self, batch: Batch) -> Batch:
+        """Events whose offer names an item or plan that was never imported, turned
+        down (one read per batch for each)."""
+        if self.target.table is not tables.offer_event or not batch:
+            return batch
+        names = [named(o) for o in batch.columns["offer_id"]]
+        items = self._present(tables.item.c.item_id, {i for n in names for i in n.items})
+        plans = self._present(tables.plan.c.plan_id, {p for n in names for p in n.plans})
+        keep = []
+        for i, (offer, name) in enumerate(zip(batch.columns["offer_id"], names, strict=True)):
+            missing = [f"item '{x}'" for x in name.items if x not in items]
+            missing += [f"plan '{x}'" for x in name.plans if x not in plans]
+            if not missing:
+                keep.append(i)
+                continue
+            reason = f"offer id {offer!r} names unknown {', '.join(missing)}: import it first"
+            self.reject(batch.positions[i], "offer_id", reason, batch.raws[i])
+        return batch if len(keep) == len(batch) else batch.take(keep)
+
+    def _present(self, natural: Any, wanted: set[str]) -> set[str]:
+        """Which of the `wanted` natural ids are stored."""
+        if not wanted:
+            return set()
+        query = select(natural).where(in_values(self.conn, natural, sorted(wanted)))
+        return set(self.conn.execute(query).scalars())
+
+    def _keep_stored(self, batch: Batch) -> Batch:
+        """The rows of an append-only target whose key is new; the others are replays
+        (counted, unchanged) or conflicts (refused, naming the first field that differs)."""
+        keys = batch.keys(self.target.key)
+        existing = self._existing(batch, keys) if batch else {}
+        if not existing:
+            return batch
+        fields = sorted(batch.fields.difference(self.target.key))
+        keep, replays = [], 0
+        for i, key in enumerate(keys):
+            old = existing.get(key)
+            if old is None:
+                keep.append(i)
+                continue
+            changed = next((f for f in fields if old[f] != batch.columns[f][i]), None)
+            if changed is None:
+                replays += 1
+                continue
+            references = {r.field for r in self.target.refs}
+            reason = _conflict(
+                key[0], changed, old[changed], batch.columns[changed][i], changed in references
+            )
+            self.reject(batch.positions[i], changed, reason, batch.raws[i])
+        self.report.accepted += replays
+        self.report.unchanged += replays
+        return batch if len(keep) == len(batch) else batch.take(keep)
 
     def _unknown(self, ref: Ref, external: str) -> str:
         hint = "import it first"

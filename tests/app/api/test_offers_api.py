@@ -35,6 +35,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     upgrade(url)
     load(url, directory, 3000)
     with client_for(url, directory) as client:
+        # Items the tests' events name for offers made elsewhere (events name real items).
+        stand_ins = [{"item_id": i, "active": False} for i in ("old", "elsewhere", "x", "x1", "x2")]
+        assert client.post("/v1/items", json=stand_ins).status_code == 200
         yield client
 
 
