@@ -12,6 +12,7 @@ from app import errors
 from app.api import (
     campaigns,
     contract,
+    docs,
     health,
     imports,
     ingest,
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=package.__version__,
         summary="Cross-sell and upsell recommendations with reasons, from purchase history.",
         lifespan=lifespan,
+        docs_url=None,  # app.api.docs serves /docs and /redoc with their files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(privacy.router)
     for console_api in (overview, models_routes, imports, purchases, kpi_series):
         app.include_router(console_api.router)  # the routes the web console calls, for all
+    docs.install(app)
     app.mount("/ui", Console(), name="ui")
     app.openapi = lambda: contract.openapi(app, PLAIN_ROUTES)  # type: ignore[method-assign]
     return app

@@ -7,12 +7,13 @@ protect one is not possible; the auth test walks every route of the app to prove
 
 import re
 
-# Health, metrics, the documentation and the console's static files answer without a
-# key; the console's data calls are /v1 routes with the key its user typed.
+# Health, metrics, the documentation (its pages and their files, app.api.docs) and the
+# console's static files answer without a key; the console's data calls are /v1 routes
+# with the key its user typed.
 OPEN = frozenset(
     {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/ui"}
 )
-OPEN_PREFIXES = ("/openapi.json", "/ui/")
+OPEN_PREFIXES = ("/openapi.json", "/docs/", "/redoc/", "/ui/")
 ADMIN = (
     re.compile(r"^/v1/customers/[^/]+/export$"),
     re.compile(r"^/v1/models(/|$)"),
