@@ -9,6 +9,7 @@ lock sits on the request path.
 import gc
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -188,10 +189,11 @@ class Registry:
 
 
 class Refresher:
-    """A daemon thread calling `registry.refresh()` every `interval` seconds."""
+    """A daemon thread calling each task (`registry.refresh`, `keys.sync`) every
+    `interval` seconds; one task failing does not skip the others."""
 
-    def __init__(self, registry: Registry, interval: float) -> None:
-        self.registry, self.interval = registry, interval
+    def __init__(self, tasks: Sequence[Callable[[], object]], interval: float) -> None:
+        self.tasks, self.interval = tuple(tasks), interval
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="nextbest-refresh", daemon=True)
 
@@ -204,7 +206,8 @@ class Refresher:
 
     def _run(self) -> None:
         while not self.stopped.wait(self.interval):
-            try:
-                self.registry.refresh()
-            except Exception:  # a database hiccup must not end the refreshing
-                log.exception("refresh failed; retrying in %s s", self.interval)
+            for task in self.tasks:
+                try:
+                    task()
+                except Exception:  # a database hiccup must not end the refreshing
+                    log.exception("refresh failed; retrying in %s s", self.interval)
