@@ -72,7 +72,8 @@ class Registry:
 
         A database that cannot be read leaves everything as it is (the model keeps
         serving; `live.poll` tries again next time): the caller logs and retries. A
-        process that has no model yet loads one from disk (`_load_offline`).
+        process that has no model yet loads one from disk (`_load_offline`), and keeps
+        out the customers erased as of the last copy of the erasures.
         """
         with self.lock:
             self._load_active()
@@ -81,6 +82,9 @@ class Registry:
             self.erased.sync()
         except SQLAlchemyError as exc:
             log.warning("erased customers cannot be read now, retrying later: %s", exc)
+            self.erased.restore()
+        else:
+            self.erased.keep()
         if current is None:
             return
         try:
