@@ -29,6 +29,7 @@ from app.api import (
 )
 from app.api.fast_lane import FastLane
 from app.api.limits import UrlLimit
+from app.auth import key_copy
 from app.auth.keys import KeyStore
 from app.auth.middleware import ApiKeys
 from app.db.engine import make_engine
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry: Registry = app.state.registry
         await run_in_threadpool(registry.refresh)
-        refresher = Refresher(registry, settings.refresh_seconds)
+        await run_in_threadpool(keys.sync)  # the copy a restart during an outage checks with
+        refresher = Refresher((registry.refresh, keys.sync), settings.refresh_seconds)
         if settings.refresh_seconds > 0:
             refresher.start()
         yield
@@ -75,7 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = Registry(settings.model_dir, app.state.engine, band, policy, offer_policy)
     app.state.segments = partial(model_segments, app.state.registry)  # for group_by=segment
     errors.install(app)
-    keys = KeyStore(app.state.engine, settings.key_cache_seconds)
+    keys = KeyStore(
+        app.state.engine, settings.key_cache_seconds, settings.model_dir / key_copy.FILE
+    )
     app.add_middleware(ApiKeys, keys=keys)
     hottest = [plain.route() for plain in PLAIN_ROUTES]
     app.router.routes[:0] = hottest  # first in the router too, for HEAD and the contract

@@ -10,16 +10,21 @@ models, erasure, exports; it includes the other two).
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.auth import key_copy
 from app.db import tables
+
+log = logging.getLogger("nextbest")
 
 SCOPES = ("read", "write", "admin")
 PREFIX = "nb_"
@@ -39,6 +44,9 @@ class Key:
     def allows(self, scope: str) -> bool:
         """Whether this key may call a route that needs `scope` (admin may call any)."""
         return self.revoked_at is None and (scope in self.scopes or "admin" in self.scopes)
+
+
+Stored = tuple[str, Key]  # (sha256 of the secret, the key's public facts)
 
 
 def create_key(engine: Engine, scopes: set[str], name: str) -> tuple[Key, str]:
@@ -101,15 +109,33 @@ class KeyStore:
     Why a cache: the hot routes answer in about a millisecond, and a database read per
     request for the key would be a good part of that. A key's row is cached for
     CACHE_SECONDS (so is an unknown key id, so a flood of bad keys does not reach the
-    database); a revocation takes effect within that time in every worker. While the
-    database cannot be read, keys checked before keep working (reads go on answering
-    from the model); a key never seen gets a 503.
+    database); a revocation takes effect within that time in every worker.
+
+    While the database cannot be read, a key is checked against what this process last
+    knew of it: its cached row, and the last-known copy of the whole table (`sync`
+    reads it at start and at every refresh, and writes it to `copy`, which a process
+    started during an outage reads, once, when it first needs it). Of two readings, a
+    revoked one wins: keys are never un-revoked. A key id known to neither cannot be
+    checked and raises (503 with Retry-After); a wrong secret or a revoked key is
+    refused (401). What that means for revocation: a key revoked after the last copy
+    was written keeps working on a server that cannot reach the database, until it
+    can. While the database answers, the copy trails the table by at most the refresh
+    interval (NEXTBEST_REFRESH_SECONDS), so that is the window in which a revocation
+    can miss a server that restarts into an outage; a revocation made from elsewhere
+    during the outage reaches this server when the database does. An answer given
+    without the database is cached like any other, so an outage costs one failed
+    connection per key per CACHE_SECONDS, not one per request.
     """
 
-    def __init__(self, engine: Engine, ttl: float = CACHE_SECONDS) -> None:
-        self.engine, self.ttl = engine, ttl
-        self.cache: dict[str, tuple[float, tuple[str, Key] | None]] = {}
+    def __init__(
+        self, engine: Engine, ttl: float = CACHE_SECONDS, copy: Path | None = None
+    ) -> None:
+        self.engine, self.ttl, self.copy = engine, ttl, copy
+        self.cache: dict[str, tuple[float, Stored | None]] = {}
         self.lock = threading.Lock()
+        self.known: dict[str, Stored] | None = None  # every key, as of the last full read
+        self.written = b""  # the copy as this process last wrote it
+        self.copy_read = False
 
     def check(self, text: str) -> Key | None:
         """The key, if the text is a live stored key (secret compared in constant time)."""
@@ -125,7 +151,24 @@ class KeyStore:
             return None
         return key if key.revoked_at is None else None
 
-    def _stored(self, key_id: str) -> tuple[str, Key] | None:
+    def sync(self) -> bool:
+        """Read the whole key table into memory and into the copy on disk (when it
+        changed); False (logged) when the database cannot be read."""
+        k = tables.api_key
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(*(k.c[c] for c in key_copy.COLUMNS))).all()
+        except SQLAlchemyError as exc:
+            log.warning("API keys cannot be read now, retrying later: %s", exc)
+            return False
+        table: list[key_copy.Row] = [tuple(r) for r in rows]
+        self.known = {row[0]: _stored(row) for row in table}
+        data = key_copy.dump(table)
+        if self.copy is not None and data != self.written and key_copy.save(self.copy, data):
+            self.written = data  # a failed write is logged once, not at every refresh
+        return True
+
+    def _stored(self, key_id: str) -> Stored | None:
         now = time.monotonic()
         hit = self.cache.get(key_id)
         if hit is not None and now - hit[0] < self.ttl:
@@ -134,22 +177,43 @@ class KeyStore:
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(
-                    select(
-                        k.c.secret_sha256, k.c.name, k.c.scopes, k.c.created_at, k.c.revoked_at
-                    ).where(k.c.key_id == key_id)
+                    select(*(k.c[c] for c in key_copy.COLUMNS)).where(k.c.key_id == key_id)
                 ).first()
         except SQLAlchemyError:
-            if hit is not None:  # the database is down: a key seen before still works
-                return hit[1]
-            raise
-        found = None
-        if row is not None:
-            found = (row[0], Key(key_id, row[1], frozenset(row[2].split(",")), row[3], row[4]))
+            copied = self._known().get(key_id)
+            if hit is None and copied is None:
+                raise  # never seen, not in the copy: it cannot be checked now
+            found = _later(hit[1] if hit else None, copied)
+        else:
+            found = None if row is None else _stored(tuple(row))
         with self.lock:
             if len(self.cache) > 10_000:  # bounded, whatever ids are presented
                 self.cache.clear()
             self.cache[key_id] = (now, found)
         return found
+
+    def _known(self) -> dict[str, Stored]:
+        """Every key as last read here, else as in the copy (read once, when needed)."""
+        with self.lock:
+            if self.known is None and self.copy is not None and not self.copy_read:
+                self.copy_read = True
+                rows = key_copy.load(self.copy)
+                if rows is not None:
+                    self.known = {row[0]: _stored(row) for row in rows}
+        return self.known or {}
+
+
+def _stored(row: key_copy.Row) -> Stored:
+    key_id, digest, scopes, name, created_at, revoked_at = row
+    return digest, Key(key_id, name, frozenset(scopes.split(",")), created_at, revoked_at)
+
+
+def _later(cached: Stored | None, copied: Stored | None) -> Stored | None:
+    """Of two readings of one key, the one that knows more: a revocation (keys are never
+    un-revoked), else whichever found the key."""
+    if cached is None or copied is None:
+        return cached or copied
+    return cached if cached[1].revoked_at is not None else copied
 
 
 def _sha256(secret: str) -> str:

@@ -23,6 +23,13 @@ Hosts that do not share the directory (or cannot write it) learn on their next
 
 The set holds SHA-256 hashes, as the table does; hashing an id costs about a
 microsecond, and nothing is hashed while no customer has been erased.
+
+A server started while the database is down has read nothing, yet its model still
+holds the customers erased since training. So each refresh that reads the table leaves
+a copy of the hashes in the model directory (`.erased.json`, 0600, the table's
+contents and nothing more), and a process that cannot read the table at its start
+takes the copy instead (`restore`). Without a usable copy it answers 503 about any
+named customer until it can read the table: it cannot tell who was erased.
 """
 
 import fcntl
@@ -37,11 +44,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import tables
 from app.db.erase import customer_hash
+from app.errors import Unavailable
 from app.serving.subscriber import unknown_customer
+from app.state_files import read_json, write_json
 
 log = logging.getLogger("nextbest")
 
 STAMP = ".erasures"  # in the model directory; not an artifact (no manifest)
+COPY = ".erased.json"  # the hashes as last read, for a start while the database is down
 SIZE = 8  # bytes: one little-endian unsigned counter
 OVERLAP = 1000  # ids re-read below the newest seen: concurrent erasures commit out of order
 
@@ -56,6 +66,11 @@ class ErasedSet:
         self.newest_id = 0
         self.lock = threading.Lock()
         self.stamp = model_dir / STAMP
+        self.copy = model_dir / COPY
+        self.read = False  # the table has been read at least once
+        self.restored = False  # the copy has been taken instead
+        self.kept = -1  # how many hashes the copy held when this process wrote it
+        self.blind = False  # neither the table nor a copy could be read: 503 for ids
 
     @property
     def stamp(self) -> Path:
@@ -71,6 +86,11 @@ class ErasedSet:
 
     def check(self, customer_id: str | None) -> None:
         """404 for an erased id (None, an anonymous caller, passes)."""
+        if self.blind and customer_id is not None:
+            raise Unavailable(
+                "erased customers cannot be checked now (no database, no copy of the "
+                "erasures); retry shortly"
+            )
         if self.erased(customer_id):
             raise unknown_customer(str(customer_id))
 
@@ -101,7 +121,46 @@ class ErasedSet:
             self.learned |= fresh
             if rows:
                 self.newest_id = max(self.newest_id, max(i for i, _ in rows))
+            self.read, self.blind = True, False
         return fresh
+
+    def keep(self) -> None:
+        """Write the hashes known here to the copy when this process knows more than it
+        last wrote (hashes are only ever added; the first read always writes). Called
+        from the refresh, not from requests. Best effort: a failure is logged once per
+        change."""
+        if not self.copy.parent.is_dir():
+            return  # no model directory: no model holds anyone yet
+        with self.lock:
+            if not self.read or len(self.hashes) == self.kept:
+                return
+            hashes, self.kept = sorted(self.hashes), len(self.hashes)
+        try:
+            write_json(self.copy, {"customer_sha256": hashes})
+        except OSError as exc:
+            log.warning("cannot keep a copy of the erased customers in %s: %s", self.copy, exc)
+
+    def restore(self) -> None:
+        """Before the table has ever been read here, take the hashes from the copy; without
+        a usable one, answer 503 about named customers (`check`) until the table is read."""
+        if self.read or self.restored:
+            return
+        try:
+            hashes = _hashes(read_json(self.copy))
+        except (OSError, ValueError) as exc:
+            if not self.blind:
+                log.warning(
+                    "erased customers cannot be read and their copy %s is unusable (%s): "
+                    "answering 503 about customers until the database is back",
+                    self.copy,
+                    exc,
+                )
+            self.blind = True
+            return
+        with self.lock:
+            self.hashes |= hashes
+            self.learned |= hashes
+            self.restored, self.blind = True, False
 
     def drain(self) -> set[str]:
         """The hashes learned since the last drain: what the live state should forget."""
@@ -140,6 +199,16 @@ class ErasedSet:
         except OSError as exc:
             log.warning("cannot follow erasures in %s, refreshes will: %s", self.stamp, exc)
         return self._counter
+
+
+def _hashes(record: object) -> set[str]:
+    """The hashes of a copy, each 64 hex digits; ValueError for anything else."""
+    found = record.get("customer_sha256") if isinstance(record, dict) else None
+    if not isinstance(found, list) or not all(
+        isinstance(h, str) and len(h) == 64 and set(h) <= set("0123456789abcdef") for h in found
+    ):
+        raise ValueError("not a list of SHA-256 hashes")
+    return set(found)
 
 
 def _open(stamp: Path) -> int:

@@ -9,6 +9,7 @@ lock sits on the request path.
 import gc
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -20,7 +21,7 @@ from app.serving.erasure import ErasedSet
 from app.serving.live import LivePurchases
 from app.serving.offers import OfferPolicy
 from app.serving.recommender import Recommender
-from app.training import versions
+from app.training import active_copy, versions
 from app.training.train import artifacts, load, validate
 from models.artifact import ArtifactError
 from models.premium import Band
@@ -45,6 +46,7 @@ class Registry:
         self.policy = policy or Policy()  # the upsell rules' thresholds, from the settings
         self.offer_policy = offer_policy or OfferPolicy()  # guardrails, holdout, bundles
         self.current: Recommender | None = None
+        self.recorded: str | None = None  # the active version this process last recorded
         self.failed: set[str] = set()
         self.lock = threading.Lock()
         self.erased = ErasedSet(engine, model_dir)  # kept out of answers (app.serving.erasure)
@@ -69,7 +71,9 @@ class Registry:
         new purchases.
 
         A database that cannot be read leaves everything as it is (the model keeps
-        serving; `live.poll` tries again next time): the caller logs and retries.
+        serving; `live.poll` tries again next time): the caller logs and retries. A
+        process that has no model yet loads one from disk (`_load_offline`), and keeps
+        out the customers erased as of the last copy of the erasures.
         """
         with self.lock:
             self._load_active()
@@ -78,6 +82,9 @@ class Registry:
             self.erased.sync()
         except SQLAlchemyError as exc:
             log.warning("erased customers cannot be read now, retrying later: %s", exc)
+            self.erased.restore()
+        else:
+            self.erased.keep()
         if current is None:
             return
         try:
@@ -94,12 +101,60 @@ class Registry:
             active = versions.active(self.engine)
             registered = active is not None or bool(versions.listed(self.engine))
         except SQLAlchemyError as exc:
-            log.warning("model registry unreadable, keeping the current model: %s", exc)
+            self._load_offline(exc)
             return
         if active is not None:
+            self._record(active.version)
             self._switch(self.model_dir / active.version)
         elif not registered:
             self._load_newest()
+
+    def _record(self, version: str) -> None:
+        """Leave the active version in the model directory, for a start during an outage
+        (a file read when the version changes, not at every refresh)."""
+        if version != self.recorded and active_copy.remember(self.model_dir, version):
+            self.recorded = version
+
+    def _load_offline(self, exc: SQLAlchemyError) -> None:
+        """Without the registry: keep the model serving, or (a start during an outage)
+        load the version last recorded as active, else the newest artifact that loads.
+
+        Why not wait for the database: a valid model on disk answers reads within the
+        degraded rules, where no model answers nothing. The registry is read again on
+        every refresh, and the active version replaces this one once it can be.
+        """
+        if self.current is not None:
+            log.warning(
+                "model registry unreadable, keeping model %s: %s", self.current.version, exc
+            )
+            return
+        recorded = active_copy.recall(self.model_dir)
+        if recorded is not None and self._switch(self.model_dir / recorded):
+            log.warning(
+                "model registry unreadable, no model loaded (%s): serving %s, the active version "
+                "last recorded in %s, until the registry can be read",
+                exc.__class__.__name__,
+                recorded,
+                self.model_dir / active_copy.FILE,
+            )
+            return
+        self._load_newest()
+        if self.current is None:
+            log.error(
+                "model registry unreadable and no model in %s loads: nothing to serve "
+                "until the database is back (%s)",
+                self.model_dir,
+                exc,
+            )
+            return
+        log.warning(
+            "model registry unreadable, no model loaded (%s), no usable record of the active "
+            "version in %s: serving the newest artifact that loads, %s, which may not be "
+            "the active one, until the registry can be read",
+            exc.__class__.__name__,
+            self.model_dir,
+            self.current.version,
+        )
 
     def _load_newest(self) -> None:
         """The newest artifact on disk that loads, if newer than the current one."""
@@ -123,7 +178,8 @@ class Registry:
             model, manifest = load(path)
             validate(model)
         except (ArtifactError, KeyError, ValueError, OSError) as exc:
-            log.error("cannot load model %s, keeping the current one: %s", path, exc)
+            kept = f"keeping {self.current.version}" if self.current else "no model serving"
+            log.error("cannot load model %s (%s): %s", path, kept, exc)
             self.failed.add(path.name)
             return False
         live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
@@ -137,10 +193,11 @@ class Registry:
 
 
 class Refresher:
-    """A daemon thread calling `registry.refresh()` every `interval` seconds."""
+    """A daemon thread calling each task (`registry.refresh`, `keys.sync`) every
+    `interval` seconds; one task failing does not skip the others."""
 
-    def __init__(self, registry: Registry, interval: float) -> None:
-        self.registry, self.interval = registry, interval
+    def __init__(self, tasks: Sequence[Callable[[], object]], interval: float) -> None:
+        self.tasks, self.interval = tuple(tasks), interval
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="nextbest-refresh", daemon=True)
 
@@ -153,7 +210,8 @@ class Refresher:
 
     def _run(self) -> None:
         while not self.stopped.wait(self.interval):
-            try:
-                self.registry.refresh()
-            except Exception:  # a database hiccup must not end the refreshing
-                log.exception("refresh failed; retrying in %s s", self.interval)
+            for task in self.tasks:
+                try:
+                    task()
+                except Exception:  # a database hiccup must not end the refreshing
+                    log.exception("refresh failed; retrying in %s s", self.interval)

@@ -10,6 +10,9 @@ Activation: a new version becomes active when no version is, when it is not wors
 than the active one on the configured metric (within a tolerance), when either lacks
 the metric (there is nothing to compare: train with --holdout-days to compare), or
 when forced. Otherwise it is kept as `rejected`, with the comparison as its note.
+
+Each activation here also records the version in the model directory that holds its
+artifact (app.training.active_copy), for servers started while the database is down.
 """
 
 import math
@@ -21,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from app.db import tables
+from app.training import active_copy
 
 V = tables.model_version
 
@@ -75,6 +79,8 @@ def register(
         )
     found = find(engine, manifest["version"])
     assert found is not None
+    if found.status == "active":
+        _remember(found)
     return found
 
 
@@ -134,6 +140,7 @@ def activate(engine: Engine, version: str, note: str) -> Version:
         )
     found = find(engine, version)
     assert found is not None
+    _remember(found)
     return found
 
 
@@ -163,6 +170,14 @@ def _finite(metrics: dict[str, Any]) -> dict[str, Any]:
 def _active(conn: Connection) -> Version | None:
     row = conn.execute(select(V).where(V.c.status == "active").order_by(V.c.id.desc())).first()
     return None if row is None else _version(row)
+
+
+def _remember(row: Version) -> None:
+    """Copy the activation beside the artifact, when it is on this machine (the row's
+    path is where training wrote it, which a server elsewhere may not share)."""
+    artifact = Path(row.path)
+    if artifact.is_dir():
+        active_copy.remember(artifact.parent, row.version)
 
 
 def _retire(conn: Connection) -> None:

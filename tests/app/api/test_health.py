@@ -23,9 +23,10 @@ def test_readyz_says_what_is_missing(tmp_path: Path) -> None:
     assert "nextbest init-db" in response.json()["checks"]["database"]["detail"]
 
 
-def test_readyz_when_the_database_is_unreachable() -> None:
+def test_readyz_when_the_database_is_unreachable(tmp_path: Path) -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=1"
-    with TestClient(create_app(Settings(database_url=url))) as client:
+    settings = Settings(database_url=url, model_dir=tmp_path / "models")  # no model on disk
+    with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
         assert client.get("/healthz").status_code == 200
     assert response.status_code == 503

@@ -7,9 +7,6 @@ the outage is real (connections refused, open ones cut) without stopping the ser
 the rest of the suite uses.
 """
 
-import contextlib
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,51 +19,7 @@ from app.training.train import train
 
 from ..api.conftest import keyed_client
 from ..api.test_upsell_api import load
-
-
-class Proxy:
-    """Forwards a local port to the database server; `stop` is an outage, `start` ends it."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = 0
-        self.listener: socket.socket | None = None
-        self.open: list[socket.socket] = []
-
-    def start(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self.port, self.listener = listener.getsockname()[1], listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def stop(self) -> None:
-        """Refuse new connections and cut the open ones (as a server going down does)."""
-        assert self.listener is not None
-        for conn in [self.listener, *self.open]:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)  # wakes the threads blocked on them
-            conn.close()
-        self.listener = None
-        self.open.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.target)
-            self.open += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := source.recv(65536):
-            sink.sendall(data)
+from .outage import Proxy, proxy_for
 
 
 @pytest.fixture
@@ -77,11 +30,8 @@ def proxied(database_url: str, tmp_path: Path) -> Iterator[tuple[Proxy, str, Pat
     engine = make_engine(database_url)
     train(engine, tmp_path / "models")
     engine.dispose()
-    real = make_url(database_url)
-    proxy = Proxy(real.host or "127.0.0.1", real.port or 5432)
-    proxy.start()
-    via = real.set(port=proxy.port, query={"connect_timeout": "2"})
-    yield proxy, via.render_as_string(hide_password=False), tmp_path / "models"
+    proxy, url = proxy_for(database_url)
+    yield proxy, url, tmp_path / "models"
     if proxy.listener is not None:
         proxy.stop()
 
