@@ -123,7 +123,8 @@ def _validation_details(exc: RequestValidationError) -> list[ErrorDetail]:
     details = []
     for error in exc.errors():
         location = ".".join(str(p) for p in error.get("loc", ()))
-        details.append(ErrorDetail(field=location or None, message=str(error.get("msg", ""))))
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        details.append(ErrorDetail(field=location or None, message=message))
     return details
 
 

@@ -10,9 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from app.api.answers import CampaignAnswer
-from app.api.params import ID_MAX, ID_PATTERN
 from app.api.recommend import RESPONSES
 from app.errors import ErrorResponse, NextBestError
+from app.ingest.ids import ExternalId
 from app.serving.registry import Registry
 
 router = APIRouter(prefix="/v1", tags=["campaigns"])
@@ -27,7 +27,7 @@ CSV_COLUMNS = (
     "channel",
     "reason",
 )
-Id = Annotated[str | None, Query(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+Id = Annotated[ExternalId | None, Query()]
 
 
 class NotAcceptable(NextBestError):

@@ -13,15 +13,14 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
+from app.ingest.ids import ID_SCHEMA, check_id
+
 M = TypeVar("M", bound=BaseModel)
-ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"  # printable: no control characters
-ID_MAX = 255
-_ID = re.compile(ID_PATTERN)
 CUSTOMER_ID: dict[str, Any] = {
     "name": "customer_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": ID_PATTERN},
+    "schema": ID_SCHEMA,
 }
 
 
@@ -40,15 +39,14 @@ IsoTimestamp = Annotated[datetime, BeforeValidator(iso_only)]
 
 
 def path_id(request: Request, name: str) -> str:
-    """A path id, checked like the declared ones: 1-255 characters, no control characters."""
+    """A path id, checked by the one id grammar (app.ingest.ids) like the declared ones."""
     value: str = request.path_params[name]
-    if len(value) > ID_MAX or not _ID.match(value):
-        problem = "too long" if len(value) > ID_MAX else "empty or has control characters"
-        message = f"String is {problem} (1-{ID_MAX} printable characters)"
+    try:
+        return check_id(value.strip())
+    except ValueError as exc:
         raise RequestValidationError(
-            [{"loc": ("path", name), "msg": message, "type": "value_error", "input": value}]
-        )
-    return value
+            [{"loc": ("path", name), "msg": str(exc), "type": "value_error", "input": value}]
+        ) from None
 
 
 def parse_query(request: Request, model: type[M]) -> M:

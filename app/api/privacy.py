@@ -14,18 +14,18 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from app.api.params import ID_MAX, ID_PATTERN
 from app.api.profile_answers import Rfm
 from app.db.erase import erase
 from app.db.export import chunks, customer_row
 from app.errors import ERROR_RESPONSES, ErrorResponse
+from app.ingest.ids import ExternalId
 from app.serving.export import export_head
 from app.serving.registry import Registry
 from app.serving.subscriber import unknown_customer
 
 router = APIRouter(prefix="/v1", tags=["privacy"])
 
-CustomerId = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+CustomerId = Annotated[ExternalId, Path()]
 RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown (or already erased) customer"},
     **ERROR_RESPONSES,

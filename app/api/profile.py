@@ -6,14 +6,14 @@ import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from app.api.params import ID_MAX, ID_PATTERN
 from app.api.profile_answers import CustomerProfile, SegmentsAnswer
 from app.errors import ERROR_RESPONSES, ErrorResponse
+from app.ingest.ids import ExternalId
 from app.serving.registry import Registry
 
 router = APIRouter(prefix="/v1", tags=["profiles"])
 
-CustomerId = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+CustomerId = Annotated[ExternalId, Path()]
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "No trained model yet, or the database is down"},
 }

@@ -21,20 +21,19 @@ from app.api.answers import (
 )
 from app.api.params import (
     CUSTOMER_ID,
-    ID_MAX,
-    ID_PATTERN,
     parse_query,
     path_id,
     query_parameters,
 )
 from app.api.plain import PlainRoute
 from app.errors import ERROR_RESPONSES, ErrorResponse
+from app.ingest.ids import ExternalId
 from app.serving.filters import Filters
 from app.serving.registry import Registry
 
 router = APIRouter(prefix="/v1", tags=["cross-sell"])
 
-ItemId = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+ItemId = Annotated[ExternalId, Path()]
 Limit = Annotated[int, Query(ge=1, le=100, description="How many items to return")]
 Ids = Annotated[list[str], Query(max_length=1000, description="Item ids never to return")]
 Names = Annotated[list[str], Query(max_length=100)]

@@ -17,8 +17,9 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from app.ingest.csv_columns import ColumnChunk
 from app.ingest.distinct import Codes, Column, Mask, adapters, column, model_rejects
+from app.ingest.ids import ExternalId
 from app.ingest.report import Reject
-from app.ingest.rows import MONEY_MAX, ExternalId, PastTimestamp
+from app.ingest.rows import MONEY_MAX, PastTimestamp
 
 COLUMNS = (
     "invoiceno",

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.ingest.ids import ExternalId
 from app.ingest.offer_ids import named
 
 # Clock skew and time zones aside, history cannot be in the future.
@@ -141,12 +142,6 @@ def _after(start: str) -> Callable[[Any, datetime | None, ValidationInfo], datet
     return check
 
 
-ExternalId = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=512)]
 Currency = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")
