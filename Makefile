@@ -14,8 +14,8 @@ $(BIN)/nextbest: pyproject.toml constraints.txt
 
 install: $(BIN)/nextbest
 
-demo: install
-	$(BIN)/nextbest demo
+demo: install  # options through ARGS, e.g. make demo ARGS="--customers 20000 --port 8001"
+	$(BIN)/nextbest demo $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ import atexit
 import csv
 import json
 import os
+import shlex
 import sys
 import threading
 import time
@@ -90,8 +91,26 @@ def _database() -> AbstractContextManager["Engine"]:
 @cli.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema (safe to run again)."""
-    with _database() as engine:
-        typer.echo(f"schema is up to date in {engine.url.render_as_string()}")
+    from app.db.migrate import HEAD, revision_of, upgrade
+
+    url = get_settings().database_url
+    before = revision_of(url)
+    if before != HEAD:
+        upgrade(url)
+    if before is None:
+        done = f"created the schema (revision {HEAD})"
+    elif before != HEAD:
+        done = f"upgraded the schema from revision {before} to {HEAD}"
+    else:
+        done = f"the schema is already at the newest revision ({HEAD})"
+    typer.echo(f"{done} in {_shown(url)}")
+
+
+def _shown(url: str) -> str:
+    """A database URL as it may be printed: without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @cli.command("import")
@@ -369,6 +388,7 @@ def demo(
     from app.observability import training
     from app.training.train import train as run_training
 
+    directory = directory.resolve()  # the commands it prints work from anywhere
     directory.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("NEXTBEST_DATABASE_URL", f"sqlite:///{directory / 'nextbest.db'}")
     os.environ.setdefault("NEXTBEST_MODEL_DIR", str(directory / "models"))
@@ -389,7 +409,28 @@ def demo(
             f"  trained model {result.manifest['version']} in {result.timings['total']:.1f} s"
         )
         _, key = create_key(engine, {"admin"}, "demo")
-    typer.echo(f"\nAPI key for the demo (admin scope; `nextbest keys create` makes more):\n  {key}")
+    _demo_guide(files, key, port, serve_after)
+    if serve_after:
+        serve(port=port)
+
+
+def _demo_guide(files: dict[str, Path], key: str, port: int, serving: bool) -> None:
+    """What to try, as commands that work when pasted: the demo's own database and
+    model directory are spelled out, since a bare `nextbest` uses ./nextbest.db."""
+    settings = get_settings()
+    env = (
+        f"NEXTBEST_DATABASE_URL={shlex.quote(settings.database_url)} "
+        f"NEXTBEST_MODEL_DIR={shlex.quote(str(settings.model_dir))}"
+    )
+    called = Path(sys.argv[0])
+    program = shlex.quote(str(called.absolute())) if called.is_file() else "nextbest"
+    typer.echo(f"\nAPI key for the demo (admin scope):\n  {key}")
+    typer.echo(
+        f"More keys, for this demo's database:\n  {env} {program} keys create "
+        "--scope read --name shop"
+    )
+    if not serving:
+        typer.echo(f"Serve the demo:\n  {env} {program} serve --port {port}")
     auth = f"-H 'Authorization: Bearer {key}' "
     base = f"http://127.0.0.1:{port}"
     typer.echo(f"\nWeb console: {base}/ui/ (paste the key when it asks)")
@@ -403,8 +444,6 @@ def demo(
         "-H 'content-type: application/json' "
         f"""-d '{{"items": ["{camera}"], "limit": 3}}'\n"""
     )
-    if serve_after:
-        serve(port=port)
 
 
 def _demo_events(engine: "Engine", files: dict[str, Path]) -> None:

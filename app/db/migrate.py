@@ -71,6 +71,22 @@ def head_revision() -> str | None:
     return ScriptDirectory(str(migrations_dir())).get_current_head()
 
 
+def revision_of(database_url: str) -> str | None:
+    """The schema revision of the database at `database_url`; None for a new database
+    (no version table yet, or an empty one)."""
+    from app.db.engine import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError:
+        return None
+    finally:
+        engine.dispose()
+    return ",".join(sorted(str(r[0]) for r in rows)) or None
+
+
 def at_head(engine: Engine) -> bool:
     """Whether the database's schema is at `HEAD` already (one query, no Alembic).
 

@@ -202,3 +202,15 @@ def test_import_json_report_holds_the_refusals_and_their_reasons(
         (3, "customer_id"),
         (4, "created_at"),
     ]
+
+
+def test_init_db_says_whether_it_created_upgraded_or_found_the_schema(tmp_path: Path) -> None:
+    from app.db.migrate import HEAD, downgrade
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert nextbest(url, "init-db")[1].startswith(f"created the schema (revision {HEAD})")
+    assert nextbest(url, "init-db")[1].startswith("the schema is already at the newest")
+    downgrade(url, "0003")
+    assert nextbest(url, "init-db")[1].startswith(
+        f"upgraded the schema from revision 0003 to {HEAD}"
+    )
