@@ -16,13 +16,16 @@ ENV PATH=/opt/nextbest/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     OPENBLAS_NUM_THREADS=1 \
     NEXTBEST_DATABASE_URL=sqlite:////data/nextbest.db \
-    NEXTBEST_MODEL_DIR=/data/models
+    NEXTBEST_MODEL_DIR=/data/models \
+    NEXTBEST_WORKERS=2
 RUN useradd --system --uid 10001 --create-home --home-dir /data nextbest
 COPY --from=build /opt/nextbest /opt/nextbest
 USER 10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+# Readiness, not liveness: /readyz fails while the instance cannot answer (no model yet,
+# or the schema behind), and stays up (degraded) while only the database is down.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)"]
 CMD ["sh", "-c", "nextbest init-db && exec nextbest serve --host 0.0.0.0 --port 8000"]

@@ -534,7 +534,10 @@ def openapi() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (one per core is typical)")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes; default $NEXTBEST_WORKERS, else 1"),
+    ] = None,
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log every request")
     ] = False,
@@ -542,7 +545,7 @@ def serve(
     """Serve the HTTP API (uvicorn); each worker loads the newest model at start."""
     from app.server import serve as run_server
 
-    run_server(host, port, workers, access_log)
+    run_server(host, port, workers or get_settings().workers, access_log)
 
 
 def _admin() -> None:

@@ -103,6 +103,13 @@ class Settings(BaseSettings):
         description="How long a worker trusts an API key it checked; a revocation takes "
         "effect within this long.",
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes of `nextbest serve` (one per core is typical); "
+        "`--workers` overrides it.",
+    )
 
     @model_validator(mode="after")
     def _band_is_a_range(self) -> Self:

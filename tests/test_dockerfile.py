@@ -31,7 +31,9 @@ def test_the_image_runs_as_a_user_with_one_blas_thread_and_a_healthcheck() -> No
     assert DOCKERFILE.count("\nFROM python:3.12-slim") == 2  # multi-stage
     assert re.search(r"^USER \d+$", DOCKERFILE, re.M)  # non-root, by uid
     assert "OPENBLAS_NUM_THREADS=1" in DOCKERFILE
-    assert "HEALTHCHECK" in DOCKERFILE and "/healthz" in DOCKERFILE
+    assert "HEALTHCHECK" in DOCKERFILE and "/readyz" in DOCKERFILE  # readiness, not liveness
+    assert re.search(r"^    NEXTBEST_WORKERS=\d+", DOCKERFILE, re.M)  # workers: a setting
+    assert "--workers" not in DOCKERFILE
     assert "nextbest init-db && exec nextbest serve" in DOCKERFILE  # migrations on start
 
 

@@ -1,4 +1,4 @@
-"""`nextbest serve --workers 2` as deployed: /metrics adds up both workers, the access
+"""`nextbest serve` with NEXTBEST_WORKERS=2 as deployed: /metrics adds up both workers, the access
 log is JSON from both, and the metrics directory is gone when the server stops."""
 
 import json
@@ -60,8 +60,9 @@ def server(shop: tuple[str, Path], tmp_path: Path) -> Iterator[Served]:
         "NEXTBEST_DATABASE_URL": url,
         "NEXTBEST_MODEL_DIR": str(models),
         "TMPDIR": str(temp),
+        "NEXTBEST_WORKERS": "2",  # the worker count from its setting, as the image sets it
     }
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
     log = tmp_path / "stderr.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
