@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import Connection, Engine, select
 
+from app.db.sql import epoch, stream
 from app.db.tables import item
-from app.training.data import index_of
-from app.training.lines import epoch, stream
 from models.kpis import EVENTS, Events, Period, PlanChanges, Purchases, Targets
+from models.vocab import index_of
 
 CHUNK = 1000  # item ids per IN list
 EARLIEST = int(datetime(1, 1, 1, tzinfo=UTC).timestamp())  # no timestamp is older

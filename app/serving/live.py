@@ -17,8 +17,8 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 from app.db.erase import customer_hash
-from app.training.data import index_of
-from app.training.lines import epoch
+from app.db.sql import epoch
+from models.vocab import index_of
 
 OVERLAP = 10_000  # ids re-read below the newest seen, for late commits
 

@@ -14,9 +14,9 @@ import numpy as np
 
 from app.serving.offer_reads import Peers
 from app.serving.reasons import money
-from app.training.data import index_of
 from models.offers import PRIOR, bundle_for, regular_rebuy
 from models.sparse import row_entries
+from models.vocab import index_of
 
 if TYPE_CHECKING:
     from app.serving.recommender import Recommender

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from app.db.sql import epoch
 from app.serving.subscriber import Cursor, Reads
-from app.training.lines import epoch
 from models.guardrails import Event
 
 HISTORY_DAYS = 365  # events this old still say which channel a customer answers on

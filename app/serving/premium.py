@@ -8,9 +8,9 @@ cost it one array lookup, not a ranking.
 import numpy as np
 
 from app.serving.reasons import Reason, money
-from app.training.train import Model
 from models.kinds import plural
 from models.premium import Band, Premium, group_buyers, groups
+from models.trained import Model
 from models.volume import Volume
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from app.db.sql import epoch
 from app.serving.reasons import iso
 from app.serving.segments import rfm_of
 from app.serving.subscriber import (
@@ -24,7 +25,6 @@ from app.serving.subscriber import (
     unknown_customer,
 )
 from app.serving.upsell import UpsellAnswers
-from app.training.lines import epoch
 from models.segments import Segments
 
 RECENT_LINES = 20  # purchase lines a profile shows, newest first

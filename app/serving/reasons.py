@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from app.training.train import Model
 from models.baskets import Baskets
 from models.sparse import row_entries
+from models.trained import Model
 
 DAY = 86_400
 NEW_DAYS = 60  # an item first sold this recently is "new"

@@ -22,10 +22,10 @@ from app.serving.profile import Profiles
 from app.serving.reasons import Reasons, iso
 from app.serving.segments import overview
 from app.serving.upsell import UpsellAnswers
-from app.training.train import Model
 from models.premium import Band, unit_rows
 from models.replenish import due_windows
 from models.sparse import row_sum
+from models.trained import Model
 from models.upsell import Policy
 
 MIN_GROUP = 20  # customers a group needs before its popularity stands for a newcomer

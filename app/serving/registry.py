@@ -22,9 +22,9 @@ from app.serving.live import LivePurchases
 from app.serving.offers import OfferPolicy
 from app.serving.recommender import Recommender
 from app.training import active_copy, versions
-from app.training.train import artifacts, load, validate
 from models.artifact import ArtifactError
 from models.premium import Band
+from models.trained import artifacts, load, validate
 from models.upsell import Policy
 
 log = logging.getLogger("nextbest")

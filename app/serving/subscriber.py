@@ -21,12 +21,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from app.db.sql import epoch
 from app.errors import ErrorDetail, NotFound, Unavailable
-from app.training.lines import epoch
-from app.training.saas import Plans
 from models.ladder import Ladder
 from models.upgrades import DAY, TREND_DAYS, one_state
 from models.upsell import Subscriber
+from models.vocab import Plans
 
 log = logging.getLogger("nextbest")
 USAGE_DAYS = TREND_DAYS + 120  # readings this old still give "usage 90 days ago"

@@ -25,9 +25,9 @@ from app.serving.subscriber import (
     unknown_customer,
 )
 from app.serving.upsell_reasons import UpsellReasons, simple
-from app.training.saas import Plans
 from models.ladder import target_plans
 from models.upsell import Decision, Policy, Subscriber, UpsellModel, decide, yearly_saving
+from models.vocab import Plans
 
 Answer = dict[str, Any]
 NOT_NOW = {

@@ -9,8 +9,8 @@ import time
 import numpy as np
 
 from app.serving.reasons import DAY, Reason, iso, money
-from app.training.saas import Plans
 from models.upsell import Decision, Facts, Subscriber, UpsellModel, band_of, yearly_saving
+from models.vocab import Plans
 
 BAND_WORDS = ("under 60%", "60-80%", "80-95%", "95% or more")
 

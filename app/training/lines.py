@@ -7,7 +7,6 @@ and SQLAlchemy only) before it imports the models.
 import multiprocessing
 import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.process import BaseProcess
 from types import TracebackType
@@ -17,19 +16,10 @@ import numpy as np
 from sqlalchemy import Connection, Engine, text
 
 from app.db.engine import make_engine
+from app.db.sql import epoch, stream
 
-CHUNK = 100_000
 PARALLEL_READ = 500_000  # purchase ids from which on two processes read the sale lines
 SPAN = 50_000  # purchase ids per share of the work the two processes take turns at
-
-
-def epoch(column: str, dialect: str) -> str:
-    """SQL for a UTC DATETIME column as integer seconds since the epoch."""
-    if dialect == "sqlite":
-        return f"CAST(strftime('%s', {column}) AS INTEGER)"
-    if dialect == "postgresql":
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
-    return f"TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', {column})"
 
 
 class SaleLines:
@@ -216,26 +206,6 @@ def _money(dialect: str) -> str:
     if dialect == "sqlite":
         return "quantity * unit_price"
     return "quantity * unit_price * 1e0"  # MySQL: times a float literal is a DOUBLE
-
-
-def stream(conn: Connection, sql: str) -> Iterator[Sequence[Any]]:
-    """Chunks of rows from the DBAPI cursor (server-side on PostgreSQL and MySQL)."""
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    if conn.dialect.name == "postgresql":
-        cursor = dbapi.cursor(name="nextbest_training")
-    elif conn.dialect.name in ("mysql", "mariadb"):
-        import pymysql.cursors
-
-        cursor = dbapi.cursor(pymysql.cursors.SSCursor)
-    else:
-        cursor = dbapi.cursor()
-    try:
-        cursor.execute(sql)
-        while chunk := cursor.fetchmany(CHUNK):
-            yield chunk
-    finally:
-        cursor.close()
 
 
 def _seconds(values: np.ndarray) -> np.ndarray:

@@ -13,24 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
-from app.training.data import index_of, json_object
-from app.training.lines import epoch, stream
+from app.db.sql import epoch, stream
+from app.training.data import json_object
 from models.ladder import Ladder
 from models.upgrades import NEVER, SaasHistory
+from models.vocab import Plans, index_of
 
 LOYAL_SHARE = 0.25  # the top quarter of buyers by sales in the last year are loyal
 YEAR = 365 * 86_400
-
-
-@dataclass(frozen=True)
-class Plans:
-    """What serving says of each plan of the ladder, by plan index."""
-
-    ids: list[str]  # the caller's plan ids
-    names: list[str]  # display names ("" where none)
-    currency: list[str]  # ISO codes ("" where none)
-    annual: np.ndarray  # float64: the annual price, NaN where none
-    db_ids: np.ndarray  # int64 primary keys, sorted; index = position
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
 from app.serving.erasure import STAMP
 from app.settings import Settings
-from app.training.train import artifacts, load, train
+from app.training.train import train
+from models.trained import artifacts, load
 
 from .conftest import keyed_client
 

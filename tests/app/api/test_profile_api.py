@@ -20,8 +20,9 @@ from app.ingest.importer import import_records, run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
 from app.settings import Settings
-from app.training.train import artifacts, train
+from app.training.train import train
 from models.segments import NAMES
+from models.trained import artifacts
 
 from .conftest import keyed_client
 

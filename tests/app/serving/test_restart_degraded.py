@@ -26,7 +26,7 @@ from app.db.erase import erase
 from app.main import create_app
 from app.settings import Settings
 from app.training import active_copy
-from app.training.train import artifacts
+from models.trained import artifacts
 
 from ..api.test_upsell_api import load
 from .outage import Proxy, proxy_for
