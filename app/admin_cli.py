@@ -149,11 +149,13 @@ def customers_export(customer_id: Annotated[str, typer.Argument(help="The custom
         registry.refresh()
         with engine.connect() as conn:
             found = customer_row(conn, customer_id)
+        registry.erased.follow()
         if found is None or registry.erased.erased(customer_id):
             typer.echo(f"error: no customer {customer_id!r}", err=True)
             raise typer.Exit(1)
         pk, row = found
-        head = export_head(registry.current, customer_id, row)
+        current = registry.current
+        head = export_head(current.holdings if current else None, customer_id, row)
         for chunk in chunks(engine, customer_id, pk, head):
             typer.echo(chunk.decode(), nl=False)
         typer.echo()

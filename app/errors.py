@@ -1,6 +1,8 @@
 """The service's errors and the one JSON shape every error response has.
 
     NextBestError                 any error a client can act on; carries an HTTP status
+    ├── Unauthorized        401   no API key, or not a valid one
+    ├── Forbidden           403   a valid key without the scope the route needs
     ├── NotFound            404   an id the caller named does not exist
     ├── InvalidInput        422   the request is well-formed HTTP but its content is wrong
     ├── PayloadTooLarge     413   more rows or bytes than one request may carry
@@ -11,7 +13,8 @@ server is down, unreachable, or a lock timed out) is a 503 with Retry-After as w
 
 Every error response is ``{"error": {"code": ..., "message": ..., "details": [...]}}``.
 Client input never produces a 5xx: anything unexpected is logged and answered with
-500 ``internal_error``, which is a bug to fix, not a behaviour.
+500 ``internal_error`` (by `app.observability.middleware.Observed`), which is a bug to
+fix, not a behaviour.
 """
 
 import logging
@@ -53,11 +56,27 @@ class NextBestError(Exception):
 
     status = 400
     code = "bad_request"
+    headers: dict[str, str] = {}  # noqa: RUF012 - read only, per class
 
     def __init__(self, message: str, details: list[ErrorDetail] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
+
+
+class Unauthorized(NextBestError):
+    """No API key, or not a valid one."""
+
+    status = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="nextbest"'}  # noqa: RUF012
+
+
+class Forbidden(NextBestError):
+    """A valid API key without the scope the route needs."""
+
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(NextBestError):
@@ -130,7 +149,9 @@ def _validation_details(exc: RequestValidationError) -> list[ErrorDetail]:
 
 async def _on_nextbest(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, NextBestError)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    response = error_response(exc.status, exc.code, exc.message, exc.details)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
@@ -148,11 +169,6 @@ async def _on_http(_: Request, exc: Exception) -> JSONResponse:
     if exc.headers:
         response.headers.update(exc.headers)
     return response
-
-
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, _route(request))
-    return error_response(500, "internal_error", "internal error; it has been logged")
 
 
 async def _on_database(request: Request, exc: Exception) -> JSONResponse:
@@ -178,4 +194,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(InterfaceError, _on_database)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,17 +1,21 @@
-"""The application factory: one settings object, one engine, routes, the error shape."""
+"""The application factory: one settings object, one engine, the registry and the key
+store, the routes, the middleware and the error shape, wired in one place.
+
+Every /v1 router is included with the security dependency that checks the API key
+(`app.api.security`), so a route added to one is protected; health, metrics, the docs
+and the console's files answer without a key.
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Security
 from starlette.concurrency import run_in_threadpool
 
 import app as package
 from app import errors
 from app.api import (
     campaigns,
-    contract,
     docs,
     health,
     imports,
@@ -27,32 +31,51 @@ from app.api import (
     recommend,
     upsell,
 )
-from app.api.fast_lane import FastLane
 from app.api.limits import UrlLimit
+from app.api.security import KEY_RESPONSES, api_key, unmatched
 from app.auth import key_copy
 from app.auth.keys import KeyStore
-from app.auth.middleware import ApiKeys
 from app.db.engine import make_engine
 from app.observability import scrape
+from app.observability.middleware import Observed
+from app.observability.training import Training, last
 from app.reporting.segments import model_segments
 from app.serving.offers import OfferPolicy
 from app.serving.registry import Refresher, Registry
+from app.serving.services import Policies
 from app.settings import Settings, get_settings
+from app.training import versions
 from app.ui import Console
 from models.guardrails import Guardrails
 from models.premium import Band
 from models.upsell import Policy
 
-PLAIN_ROUTES = (recommend.CROSS_SELL_ROUTE, upsell.UPSELL_ROUTE, offers.OFFERS_ROUTE)
+V1_ROUTERS = (
+    recommend,
+    upsell,
+    offers,
+    profile,
+    campaigns,
+    ingest,
+    kpis,
+    kpi_series,
+    privacy,
+    overview,
+    models_routes,
+    imports,
+    purchases,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A NextBest app for `settings` (default: from the environment)."""
     settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    registry = Registry(settings.model_dir, engine, policies(settings))
+    keys = KeyStore(engine, settings.key_cache_seconds, settings.model_dir / key_copy.FILE)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        registry: Registry = app.state.registry
         await run_in_threadpool(registry.refresh)
         await run_in_threadpool(keys.sync)  # the copy a restart during an outage checks with
         refresher = Refresher((registry.refresh, keys.sync), settings.refresh_seconds)
@@ -61,62 +84,59 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         if settings.refresh_seconds > 0:
             refresher.stop()
-        app.state.engine.dispose()
+        engine.dispose()
 
     app = FastAPI(
         title="NextBest",
         version=package.__version__,
         summary="Cross-sell and upsell recommendations with reasons, from purchase history.",
         lifespan=lifespan,
-        docs_url=None,  # app.api.docs serves /docs and /redoc with their files
+        docs_url=None,  # app.api.docs serves the pages with their files (no CDN)
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
-    band, policy, offer_policy = _policies(settings)
-    app.state.registry = Registry(settings.model_dir, app.state.engine, band, policy, offer_policy)
-    app.state.segments = partial(model_segments, app.state.registry)  # for group_by=segment
+    app.state.settings, app.state.engine = settings, engine
+    app.state.registry, app.state.keys = registry, keys
+    app.state.segments = lambda: model_segments(registry.current)  # for group_by=segment
     errors.install(app)
-    keys = KeyStore(
-        app.state.engine, settings.key_cache_seconds, settings.model_dir / key_copy.FILE
-    )
-    app.add_middleware(ApiKeys, keys=keys)
-    hottest = [plain.route() for plain in PLAIN_ROUTES]
-    app.router.routes[:0] = hottest  # first in the router too, for HEAD and the contract
-    # /metrics; every request counted, timed and given an id, the hottest served first
-    scrape.install(app, lambda stack: UrlLimit(FastLane(stack, app, hottest, keys)))
-    app.include_router(recommend.router)
-    app.include_router(campaigns.router)
-    app.include_router(profile.router)
+    app.add_exception_handler(404, unmatched)  # a path no route serves, after the key
+    app.add_middleware(UrlLimit)
+    app.add_middleware(Observed)  # outermost of ours: it sees every answer, a 414 too
+    for module in V1_ROUTERS:  # every /v1 route: the API key, with the scope it needs
+        app.include_router(module.router, dependencies=[Security(api_key)], responses=KEY_RESPONSES)
     app.include_router(health.router)
-    app.include_router(ingest.router)
-    app.include_router(kpis.router)
-    app.include_router(privacy.router)
-    for console_api in (overview, models_routes, imports, purchases, kpi_series):
-        app.include_router(console_api.router)  # the routes the web console calls, for all
+    scrape.install(app, lambda: _serving(registry), lambda: _last_training(registry))
     docs.install(app)
     app.mount("/ui", Console(), name="ui")
-    app.openapi = lambda: contract.openapi(app, PLAIN_ROUTES)  # type: ignore[method-assign]
     return app
 
 
-def _policies(settings: Settings) -> tuple[Band, Policy, OfferPolicy]:
+def _serving(registry: Registry) -> tuple[str, str | None] | None:
+    current = registry.current
+    return None if current is None else (current.version, current.manifest.get("created_at"))
+
+
+def _last_training(registry: Registry) -> Training | None:
+    return last(registry.model_dir, lambda: next(iter(versions.listed(registry.engine)), None))
+
+
+def policies(settings: Settings) -> Policies:
     """The premium band, the upsell rules and the offer guardrails, from the settings."""
-    band = Band(settings.premium_min_ratio, settings.premium_max_ratio)
-    policy = Policy(
-        min_probability=settings.upsell_min_probability,
-        max_price_multiple=settings.upsell_max_price_multiple,
-        renewal_window_days=settings.upsell_renewal_window_days,
-        trial_grace_days=settings.upsell_trial_grace_days,
-    )
-    offer_policy = OfferPolicy(
-        guardrails=Guardrails(
-            cap=settings.offer_cap,
-            window_days=settings.offer_window_days,
-            cooldown_days=settings.offer_cooldown_days,
+    return Policies(
+        band=Band(settings.premium_min_ratio, settings.premium_max_ratio),
+        upsell=Policy(
+            min_probability=settings.upsell_min_probability,
+            max_price_multiple=settings.upsell_max_price_multiple,
+            renewal_window_days=settings.upsell_renewal_window_days,
+            trial_grace_days=settings.upsell_trial_grace_days,
         ),
-        holdout_share=settings.holdout_share,
-        holdout_salt=settings.holdout_salt,
-        bundle_discount=settings.bundle_discount,
+        offers=OfferPolicy(
+            guardrails=Guardrails(
+                cap=settings.offer_cap,
+                window_days=settings.offer_window_days,
+                cooldown_days=settings.offer_cooldown_days,
+            ),
+            holdout_share=settings.holdout_share,
+            holdout_salt=settings.holdout_salt,
+            bundle_discount=settings.bundle_discount,
+        ),
     )
-    return band, policy, offer_policy

@@ -13,6 +13,8 @@ import numpy as np
 from models.history import History
 
 DAY = 86_400
+DUE_EARLY = 0.15  # a cycle item is due from 85 % of its cycle after the last purchase
+LAPSED = 1.0  # ...until one more cycle has passed: then the habit is gone
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,50 @@ def due_windows(last: np.ndarray, cycle: np.ndarray, early: float, lapsed: float
     due = last + (cycle * DAY).astype(np.int64)
     window = cycle * DAY
     return Windows(due, due - early * window, due + lapsed * window)
+
+
+def due_now(items: np.ndarray, windows: Windows, allowed: np.ndarray, now: int) -> np.ndarray:
+    """The rows whose window is open at `now` and whose item is allowed, the most
+    overdue first."""
+    if not len(items):
+        return np.empty(0, dtype=np.int64)
+    is_due = (now >= windows.opens) & (now <= windows.closes)
+    is_due &= allowed[items]
+    if not is_due.any():  # the usual answer: skip the sort
+        return np.empty(0, dtype=np.int64)
+    order = np.argsort(windows.due[is_due], kind="stable")
+    result: np.ndarray = np.flatnonzero(is_due)[order]
+    return result
+
+
+def with_purchases_since(
+    items: np.ndarray,
+    cycle: np.ndarray,
+    last: np.ndarray,
+    item_cycle: np.ndarray,
+    bought: np.ndarray,
+    when: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A customer's cycle rows (item, cycle, last) with the purchases made since
+    training (`bought` items at `when`): a newer `last` for an item with a row, and a
+    new row for an item that has a typical cycle (`item_cycle` > 0)."""
+    items, cycle, last = items.copy(), cycle.copy(), last.copy()
+    position = {int(i): n for n, i in enumerate(items)}
+    newest: dict[int, int] = {}
+    for item, at in zip(bought.tolist(), when.tolist(), strict=True):
+        newest[item] = max(newest.get(item, at), at)
+    extra = []
+    for item, at in newest.items():
+        if item in position:
+            last[position[item]] = max(last[position[item]], at)
+        elif item_cycle[item] > 0:
+            extra.append((item, float(item_cycle[item]), at))
+    if extra:
+        more = np.array(extra, dtype=np.float64)
+        items = np.r_[items, more[:, 0].astype(items.dtype)]
+        cycle = np.r_[cycle, more[:, 1].astype(cycle.dtype)]
+        last = np.r_[last, more[:, 2].astype(last.dtype)]
+    return items, cycle, last
 
 
 def fit_cycles(

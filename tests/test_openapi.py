@@ -4,7 +4,7 @@ import json
 import re
 from pathlib import Path
 
-from app.api.contract import served_routes
+from app.api.routes import served_routes
 from app.main import create_app
 from app.settings import Settings
 

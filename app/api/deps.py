@@ -1,24 +1,60 @@
-"""Dependencies shared by routes: settings and the database engine of the running app."""
+"""Dependencies shared by routes: the settings, the database engine and the model
+registry; and `serving`, the services a route answers with.
+
+The dependencies are `async` and read memory only, so FastAPI runs them on the event
+loop without a thread each; `serving`, which a route calls itself, reads the database
+(the erasures another worker announced) in a thread.
+"""
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
+from app.ingest.ids import ExternalId
+from app.serving.registry import Registry
+from app.serving.services import Services
 from app.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The app's database engine (one pool per process)."""
     engine: Engine = request.app.state.engine
     return engine
 
 
+async def get_registry(request: Request) -> Registry:
+    """The app's model registry."""
+    registry: Registry = request.app.state.registry
+    return registry
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+CustomerPath = Annotated[ExternalId, Path()]
+
+
+async def serving(registry: Registry, customer_id: str | None = None) -> Services:
+    """The services of the model serving now, to answer about `customer_id` (None: an
+    anonymous caller): 404 for an erased customer, whichever worker erased them (as for
+    one that never existed), 503 before any model is trained.
+
+    Called from the route, not as a dependency, so that a request's parameters are
+    validated (422) before anything is looked up; the database read, when another
+    worker announced an erasure, runs in a thread.
+    """
+    erased = registry.erased
+    if erased.moved():
+        await run_in_threadpool(erased.follow)
+    erased.check(customer_id)
+    return registry.get()

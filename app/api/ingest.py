@@ -149,10 +149,7 @@ def _route(target: Target) -> None:
                 "required": True,
                 "content": {
                     "application/json": {
-                        "schema": {
-                            "type": "array",
-                            "items": {"$ref": f"#/components/schemas/{target.row.__name__}"},
-                        }
+                        "schema": {"type": "array", "items": target.row.model_json_schema()}
                     }
                 },
             }
@@ -162,13 +159,3 @@ def _route(target: Target) -> None:
 
 for _target in TARGETS.values():
     _route(_target)
-
-
-def row_schemas() -> dict[str, Any]:
-    """JSON schemas of the row models, for the OpenAPI components the routes refer to."""
-    schemas: dict[str, Any] = {}
-    for target in TARGETS.values():
-        schema = target.row.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[target.row.__name__] = schema
-    return schemas

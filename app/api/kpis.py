@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import EngineDep, SettingsDep
-from app.api.params import IsoTimestamp
+from app.api.routes import IsoTimestamp
 from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.reporting.kpis import GroupBy, Holdout, SegmentLabels, kpi_report, period_of
 

@@ -1,18 +1,32 @@
 """The offers route: the next best offers of every kind for one customer."""
 
-import orjson
-from fastapi import Request
-from fastapi.responses import Response
+from typing import Annotated, Any
 
-from app.api.answers import OffersQuery
-from app.api.params import CUSTOMER_ID, parse_query, path_id, query_parameters
-from app.api.plain import PlainRoute
+from fastapi import APIRouter, Query
+
+from app.api.deps import CustomerPath, EngineDep, RegistryDep
+from app.api.schemas import OffersQuery
+from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.observability.metrics import offers_served
+from app.serving.answers import OffersAnswer
 from app.serving.offers import OfferRequest
-from app.serving.registry import Registry
+
+router = APIRouter(prefix="/v1", tags=["offers"])
+ROUTE = "/v1/customers/{customer_id}/offers"
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    404: {"model": ErrorResponse, "description": "Unknown (or erased) customer"},
+    503: {"model": ErrorResponse, "description": "No trained model yet"},
+}
 
 
-async def offers(request: Request) -> Response:
+@router.get(ROUTE.removeprefix("/v1"), operation_id="offers", responses=RESPONSES)
+def offers(
+    customer_id: CustomerPath,
+    query: Annotated[OffersQuery, Query()],
+    registry: RegistryDep,
+    engine: EngineDep,
+) -> OffersAnswer:
     """Next best offers of every kind (upgrade, billing, retention, cross-sell, bundle,
     replenishment, premium, expansion), ranked by expected value, each with its
     probability, value, reasons, timing and channel.
@@ -21,22 +35,9 @@ async def offers(request: Request) -> Response:
     an open complaint (retention offers excepted), offers dismissed within the
     cool-down, a second upsell, and anything over the frequency cap counted from the
     customer's impressions. `explain=true` lists what was held back and by which rule.
+    The customer's flags, events and subscription are read per request (in a thread).
     """
-    customer_id = path_id(request, "customer_id")
-    query = parse_query(request, OffersQuery)
-    registry: Registry = request.app.state.registry
     asked = OfferRequest(customer_id, query.limit, tuple(query.kinds), query.channel, query.explain)
-    answer = registry.for_customer(customer_id).offers.answer(registry.engine, asked)
-    offers_served(OFFERS_ROUTE.path, answer["offers"])
-    return Response(orjson.dumps(answer), media_type="application/json")
-
-
-OFFERS_ROUTE = PlainRoute(
-    path="/v1/customers/{customer_id}/offers",
-    handler=offers,
-    operation_id="offers",
-    tag="offers",
-    answer="OffersAnswer",
-    parameters=[CUSTOMER_ID, *query_parameters(OffersQuery)],
-    errors=("404", "422", "500", "503"),
-)
+    answer = registry.for_customer(customer_id).offers.answer(engine, asked)
+    offers_served(ROUTE, answer["offers"])
+    return answer

@@ -7,25 +7,22 @@ finds nothing the second time.
 """
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-import orjson
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from app.api.profile_answers import Rfm
+from app.api.deps import CustomerPath, RegistryDep
 from app.db.erase import erase
 from app.db.export import chunks, customer_row
 from app.errors import ERROR_RESPONSES, ErrorResponse
-from app.ingest.ids import ExternalId
+from app.serving.answers import Rfm
 from app.serving.export import export_head
-from app.serving.registry import Registry
 from app.serving.subscriber import unknown_customer
 
 router = APIRouter(prefix="/v1", tags=["privacy"])
 
-CustomerId = Annotated[ExternalId, Path()]
 RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown (or already erased) customer"},
     **ERROR_RESPONSES,
@@ -72,18 +69,13 @@ class CustomerExport(BaseModel):
     )
 
 
-def _registry(request: Request) -> Registry:
-    registry: Registry = request.app.state.registry
-    return registry
-
-
 @router.delete(
     "/customers/{customer_id}",
     operation_id="erase_customer",
     response_model=ErasureReceipt,
     responses=RESPONSES,
 )
-def erase_customer(request: Request, customer_id: CustomerId) -> Response:
+def erase_customer(registry: RegistryDep, customer_id: CustomerPath) -> ErasureReceipt:
     """Erase the customer: their row, purchases, subscriptions, plan changes, usage,
     tickets, offer events and rejected import rows, in one transaction.
 
@@ -91,7 +83,7 @@ def erase_customer(request: Request, customer_id: CustomerId) -> Response:
     the loaded model still holds them; the next `nextbest train` leaves them out. The
     id is kept only as a SHA-256 hash, and importing it again is refused.
     """
-    registry = _registry(request)
+    registry.erased.follow()
     registry.erased.check(customer_id)
     deleted = erase(registry.engine, customer_id)
     if deleted is None:
@@ -100,12 +92,7 @@ def erase_customer(request: Request, customer_id: CustomerId) -> Response:
     current = registry.current
     if current is not None:  # the lines bought since training, held in memory
         current.live.forget(registry.erased.drain())
-    receipt = {
-        "customer_id": customer_id,
-        "erased_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "deleted": deleted,
-    }
-    return Response(orjson.dumps(receipt), media_type="application/json")
+    return ErasureReceipt(customer_id=customer_id, erased_at=datetime.now(UTC), deleted=deleted)
 
 
 @router.get(
@@ -114,20 +101,21 @@ def erase_customer(request: Request, customer_id: CustomerId) -> Response:
     response_model=None,
     responses={200: {"model": CustomerExport}, **RESPONSES},
 )
-def export_customer(request: Request, customer_id: CustomerId) -> Response:
+def export_customer(registry: RegistryDep, customer_id: CustomerPath) -> StreamingResponse:
     """Everything stored about the customer, as one JSON document: the customer row,
     every row about them (purchases, subscriptions, plan changes, usage, tickets,
     offer events), rejected import rows carrying their id, and what the serving model
     holds (segment, group, items). Streamed: a long history is not held in memory.
     """
-    registry = _registry(request)
+    registry.erased.follow()
     registry.erased.check(customer_id)
     with registry.engine.connect() as conn:
         found = customer_row(conn, customer_id)
     if found is None:
         raise unknown_customer(customer_id)
     pk, row = found
-    head = export_head(registry.current, customer_id, row)
+    current = registry.current
+    head = export_head(current.holdings if current else None, customer_id, row)
     return StreamingResponse(
         chunks(registry.engine, customer_id, pk, head), media_type="application/json"
     )

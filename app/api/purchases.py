@@ -12,11 +12,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from app.api.deps import EngineDep
-from app.api.profile import CustomerId
-from app.api.profile_answers import PurchaseLine
+from app.api.deps import CustomerPath, EngineDep
 from app.db import tables
 from app.errors import ERROR_RESPONSES, ErrorResponse, NotFound
+from app.serving.answers import PurchaseLine
 from app.serving.reasons import iso
 
 router = APIRouter(prefix="/v1", tags=["profiles"])
@@ -40,7 +39,7 @@ class PurchaseHistory(BaseModel):
 )
 def customer_purchases(
     engine: EngineDep,
-    customer_id: CustomerId,
+    customer_id: CustomerPath,
     limit: Annotated[int, Query(ge=1, le=500, description="Lines per page")] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="Lines to skip")] = 0,
 ) -> PurchaseHistory:

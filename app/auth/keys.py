@@ -138,18 +138,28 @@ class KeyStore:
         self.copy_read = False
 
     def check(self, text: str) -> Key | None:
-        """The key, if the text is a live stored key (secret compared in constant time)."""
+        """The key, if the text is a live stored key (secret compared in constant time).
+
+        Reads the key table on a cache miss: blocking, so an event loop asks
+        `remembered` first and calls this in a thread only when that cannot say.
+        """
         parts = split(text)
         if parts is None:
             return None
         key_id, secret = parts
-        stored = self._stored(key_id)
-        if stored is None:
-            return None
-        digest, key = stored
-        if not hmac.compare_digest(digest, _sha256(secret)):
-            return None
-        return key if key.revoked_at is None else None
+        return _verified(self._stored(key_id), secret)
+
+    def remembered(self, text: str) -> tuple[bool, Key | None]:
+        """(decided, key): the answer of `check` from memory alone when this process has
+        a fresh reading of the key (or the text is no key at all); else (False, None)."""
+        parts = split(text)
+        if parts is None:
+            return True, None
+        key_id, secret = parts
+        hit = self.cache.get(key_id)
+        if hit is None or time.monotonic() - hit[0] >= self.ttl:
+            return False, None
+        return True, _verified(hit[1], secret)
 
     def sync(self) -> bool:
         """Read the whole key table into memory and into the copy on disk (when it
@@ -201,6 +211,16 @@ class KeyStore:
                 if rows is not None:
                     self.known = {row[0]: _stored(row) for row in rows}
         return self.known or {}
+
+
+def _verified(stored: Stored | None, secret: str) -> Key | None:
+    """The stored key when `secret` is its secret and it is not revoked."""
+    if stored is None:
+        return None
+    digest, key = stored
+    if not hmac.compare_digest(digest, _sha256(secret)):
+        return None
+    return key if key.revoked_at is None else None
 
 
 def _stored(row: key_copy.Row) -> Stored:

@@ -4,7 +4,8 @@ With several worker processes (`nextbest serve --workers N`), each writes its me
 to memory-mapped files in PROMETHEUS_MULTIPROC_DIR and any worker's /metrics adds them
 all up, so a scrape sees the whole server whichever worker answers it. What another
 process decides (the last training) or what changes by the second (the model's age)
-is read when scraped.
+is read when scraped, from functions the app hands in: this module imports none of the
+service's layers.
 """
 
 import logging
@@ -21,22 +22,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.types import ASGIApp
 
-from app.api.contract import served_routes
 from app.observability.metrics import LATENCY_NAME
-from app.observability.middleware import Observed, RouteTemplates
-from app.observability.training import OUTCOMES, last
+from app.observability.training import OUTCOMES, Training
 
 MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
 log = logging.getLogger("nextbest")
 
+# (version, trained at as ISO 8601) of the model this worker serves, None before one
+Serving = Callable[[], tuple[str, str | None] | None]
 
-def install(app: FastAPI, inner: Callable[[ASGIApp], ASGIApp] = lambda stack: stack) -> None:
-    """Serve /metrics (no key, not in the contract), and count, time and give an id to
-    every request, around all of the app's middleware and error handling (and around
-    `inner`, which wraps them)."""
-    state = ServingState(app)
+
+def install(app: FastAPI, serving: Serving, last_training: Callable[[], Training | None]) -> None:
+    """Serve /metrics (no key, not in the contract)."""
+    state = ServingState(serving, last_training)
 
     def metrics() -> Response:
         """The service's metrics in the Prometheus text format."""
@@ -46,9 +45,6 @@ def install(app: FastAPI, inner: Callable[[ASGIApp], ASGIApp] = lambda stack: st
     app.add_api_route(
         "/metrics", metrics, methods=["GET"], operation_id="metrics", include_in_schema=False
     )
-    templates = RouteTemplates(lambda: app.routes, lambda: [p for _, p in served_routes(app)])
-    build = app.build_middleware_stack
-    app.build_middleware_stack = lambda: Observed(inner(build()), templates)  # type: ignore[method-assign]
 
 
 def _shared() -> CollectorRegistry:
@@ -88,8 +84,8 @@ class Scraped(Collector):
 class ServingState(Collector):
     """The served model's age and the last training, read at scrape time."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
+    def __init__(self, serving: Serving, last_training: Callable[[], Training | None]) -> None:
+        self.serving, self.last_training = serving, last_training
 
     def collect(self) -> Iterator[Metric]:
         yield self._model_age()
@@ -101,11 +97,12 @@ class ServingState(Collector):
             "Seconds since the model this worker serves was trained.",
             labels=["version"],
         )
-        current = self.app.state.registry.current
+        current = self.serving()
         if current is not None:
-            trained = _timestamp(current.manifest.get("created_at"))
+            version, created_at = current
+            trained = _timestamp(created_at)
             if trained is not None:
-                age.add_metric([current.version], max(0.0, time.time() - trained))
+                age.add_metric([version], max(0.0, time.time() - trained))
         return age
 
     def _training(self) -> Iterator[Metric]:
@@ -121,9 +118,8 @@ class ServingState(Collector):
             "1 for how the last training run ended (activated, rejected or failed), 0 else.",
             labels=["outcome"],
         )
-        registry = self.app.state.registry
         try:
-            training = last(registry.model_dir, registry.engine)
+            training = self.last_training()
         except SQLAlchemyError as exc:  # the registry table is unreadable: say nothing
             log.warning("last training unknown, the model registry is unreadable: %s", exc)
             training = None

@@ -4,18 +4,18 @@ Why a file next to the artifacts: training runs in another process (`nextbest tr
 often a cron job), and a run that fails writes no model version; the file records
 every outcome, activated, rejected or failed, where every server already looks. When
 there is no file (models trained before it existed, or by code calling
-`app.training.train` directly), the newest row of the model registry says what it can.
+`app.training.train` directly), the newest row of the model registry says what it can;
+the app hands that row in, as observability imports none of the service's layers.
 """
 
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
-
-from sqlalchemy import Engine
-
-from app.training import versions
+from typing import Protocol
 
 FILE = "last-training.json"
 OUTCOMES = ("activated", "rejected", "failed")
@@ -39,7 +39,20 @@ def record(model_dir: Path, training: Training) -> None:
     partial.replace(model_dir / FILE)
 
 
-def finished(model_dir: Path, version: versions.Version, seconds: float) -> None:
+class Registered(Protocol):
+    """A row of the model registry, as far as this module reads it."""
+
+    @property
+    def version(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def training_seconds(self) -> float | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def finished(model_dir: Path, version: Registered, seconds: float) -> None:
     """Record a run that registered `version` (active or rejected)."""
     record(model_dir, Training(outcome(version.status), seconds, time.time(), version.version))
 
@@ -56,8 +69,9 @@ def outcome(status: str) -> str:
     return "rejected" if status == "rejected" else "activated"
 
 
-def last(model_dir: Path, engine: Engine) -> Training | None:
-    """The newest training run known, from the file or else from the registry."""
+def last(model_dir: Path, newest: Callable[[], Registered | None]) -> Training | None:
+    """The newest training run known, from the file or else from the registry's newest
+    row (`newest`, which the app wires to the registry table)."""
     try:
         data = json.loads((model_dir / FILE).read_text(encoding="utf-8"))
         found = Training(**data)
@@ -65,12 +79,12 @@ def last(model_dir: Path, engine: Engine) -> Training | None:
             return found
     except (OSError, ValueError, TypeError):
         pass
-    newest = next(iter(versions.listed(engine)), None)
-    if newest is None:
+    row = newest()
+    if row is None:
         return None
     return Training(
-        outcome=outcome(newest.status),
-        seconds=newest.training_seconds or 0.0,
-        finished_at=newest.created_at.timestamp(),
-        version=newest.version,
+        outcome=outcome(row.status),
+        seconds=row.training_seconds or 0.0,
+        finished_at=row.created_at.timestamp(),
+        version=row.version,
     )

@@ -4,7 +4,8 @@ Why from the model and not computed per request: a segment is a fact about a cus
 as of training (RFM over the year before it), the same one the offers were chosen
 with; recomputing it for a report would mix segments of different dates. The app
 holds a function returning the mapping (`app.state.segments`), so the report does not
-care where segments come from, and a test can hand it any mapping.
+care where segments come from, and a test can hand it any mapping. The serving model
+is handed in (`Segmented`), never looked up from here.
 """
 
 from collections.abc import Mapping, Sequence
@@ -13,7 +14,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from app.errors import ErrorDetail, InvalidInput
-from app.serving.registry import Registry
 
 
 class SegmentCodes(Protocol):
@@ -23,10 +23,18 @@ class SegmentCodes(Protocol):
     names: list[str]
 
 
-def model_segments(registry: Registry) -> Mapping[str, str]:
-    """Customer id -> segment name from the current model; 422 when it has none."""
-    current = registry.current
-    found: Any = getattr(current.model, "segments", None) if current is not None else None
+class Segmented(Protocol):
+    """A served model: its customers, and their segment codes (None: trained without)."""
+
+    @property
+    def customer_ids(self) -> list[str]: ...
+    @property
+    def segment_codes(self) -> Any: ...
+
+
+def model_segments(current: Segmented | None) -> Mapping[str, str]:
+    """Customer id -> segment name from the model serving now; 422 when it has none."""
+    found: Any = getattr(current, "segment_codes", None) if current is not None else None
     if current is None or found is None:
         message = (
             "group_by=segment: segments need a model trained with them; "
@@ -34,7 +42,7 @@ def model_segments(registry: Registry) -> Mapping[str, str]:
             + " (group_by=kind or channel work without)"
         )
         raise InvalidInput(message, [ErrorDetail(field="query.group_by", message=message)])
-    return labels(current.model.vocab.customer_ids, found)
+    return labels(current.customer_ids, found)
 
 
 def labels(customer_ids: Sequence[str], segments: SegmentCodes) -> dict[str, str]:

@@ -10,24 +10,26 @@ to (the holdout excluded), until it has `limit`.
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Literal
 
 import numpy as np
+import scipy.sparse as sp
 from sqlalchemy import Engine
 
 from app.errors import ErrorDetail, InvalidInput, NotFound
+from app.serving.answers import CampaignAnswer, CampaignTarget
 from app.serving.campaign_reads import Facts, read_facts
-from models.campaigns import cross_sell_prospects, rank_upgrades
+from app.serving.catalog import Catalog
+from app.serving.offers import OfferPolicy
+from app.serving.upsell import UpsellAnswers
+from models.als import Als
+from models.campaigns import Prospects, cross_sell_prospects, rank_upgrades
 from models.guardrails import Standing, screen
 from models.holdout import in_holdout
 from models.offers import best_channel, channel_history
 
-if TYPE_CHECKING:
-    from app.serving.offers import OfferPolicy
-    from app.serving.recommender import Recommender
-
-Answer = dict[str, Any]
 BATCH = 500  # prospects whose guardrail facts are read at once
+About = tuple[str | None, str | None]  # the plan or the item a list is about
 
 
 @dataclass(frozen=True)
@@ -41,21 +43,44 @@ class Prospect:
     reason: str
 
 
-class Campaigns:
+@dataclass(frozen=True)
+class Ranked:
+    """What ranks the prospects of a list: the training's upgrade prospects, and what
+    every customer owns and likes for an item's list."""
+
+    prospects: Prospects
+    customer_ids: list[str]
+    owned: sp.csr_matrix
+    rules: sp.csr_matrix  # bought-together confidence, item x item
+    als: Als
+    buyers: np.ndarray
+    names: list[str]
+
+
+class CampaignLists:
     """Campaign lists from one loaded model."""
 
-    def __init__(self, recommender: "Recommender", policy: "OfferPolicy") -> None:
-        self.recommender, self.policy = recommender, policy
+    def __init__(
+        self,
+        ranked: Ranked,
+        upsell: UpsellAnswers,
+        catalog: Catalog,
+        policy: OfferPolicy,
+        version: str,
+        ranked_as_of: str | None,
+    ) -> None:
+        self.ranked, self.upsell, self.catalog, self.policy = ranked, upsell, catalog, policy
+        self.version, self.ranked_as_of = version, ranked_as_of
 
     def targets(
         self,
         engine: Engine,
-        kind: str,
+        kind: Literal["upgrade", "cross_sell"],
         plan_id: str | None,
         item_id: str | None,
         limit: int,
         now: int | None = None,
-    ) -> Answer:
+    ) -> CampaignAnswer:
         """Up to `limit` customers for the offer, best expected value first."""
         now = int(time.time()) if now is None else now
         if kind == "upgrade":
@@ -70,18 +95,18 @@ class Campaigns:
         chosen, excluded, considered = self._screen(engine, kind, ranked, limit, now)
         return {
             "kind": kind,
-            **about,
-            "model_version": self.recommender.version,
-            "ranked_as_of": self.recommender.manifest.get("created_at"),
+            "plan_id": about[0],
+            "item_id": about[1],
+            "model_version": self.version,
+            "ranked_as_of": self.ranked_as_of,
             "considered": considered,
             "excluded": dict(excluded),
             "currency": currency,
             "targets": chosen,
         }
 
-    def _upgrades(self, plan_id: str | None) -> tuple[list[Prospect], str | None, Answer]:
-        recommender = self.recommender
-        upsell = recommender.upsell
+    def _upgrades(self, plan_id: str | None) -> tuple[list[Prospect], str | None, About]:
+        upsell = self.upsell
         plans, ladder = upsell.plans, upsell.model.ladder
         plan = None
         if plan_id is not None:
@@ -91,12 +116,12 @@ class Campaigns:
                     [ErrorDetail(field="query.plan", message=f"unknown plan {plan_id!r}")],
                 )
             plan = plans.ids.index(plan_id)
-        prospects = recommender.model.prospects
+        prospects = self.ranked.prospects
         order = rank_upgrades(prospects, plan)
         cap = upsell.policy.max_price_multiple
         paying = ladder.monthly[prospects.plan[order]]
         order = order[(ladder.monthly[prospects.target[order]] <= cap * paying) | (paying <= 0)]
-        customer_ids = recommender.vocab.customer_ids
+        customer_ids = self.ranked.customer_ids
         learned = upsell.model.learned
         ranked = [
             Prospect(
@@ -114,23 +139,19 @@ class Campaigns:
             if not prospects.open_complaint[i]
         ]
         currency = plans.currency[plan] if plan is not None else (plans.currency or [""])[0]
-        return ranked, currency or None, {"plan_id": plan_id, "item_id": None}
+        return ranked, currency or None, (plan_id, None)
 
-    def _cross_sells(self, item_id: str) -> tuple[list[Prospect], str | None, Answer]:
-        recommender = self.recommender
-        item = recommender.item(item_id)
-        engine, vocab = recommender.engine, recommender.vocab
-        base = float(engine.buyers[item]) / max(len(vocab.customer_ids), 1)
-        als = engine.cross_sell.als
-        taste = als.user_factors @ als.item_factors[item]
-        customers, probability, anchor = cross_sell_prospects(
-            engine.owned, recommender.rules_conf, item, base, taste
-        )
-        price = float(np.nan_to_num(vocab.price[item]))
-        names = vocab.items.names
+    def _cross_sells(self, item_id: str) -> tuple[list[Prospect], str | None, About]:
+        r = self.ranked
+        item = self.catalog.index(item_id)
+        base = float(r.buyers[item]) / max(len(r.customer_ids), 1)
+        taste = r.als.user_factors @ r.als.item_factors[item]
+        customers, probability, anchor = cross_sell_prospects(r.owned, r.rules, item, base, taste)
+        price = float(np.nan_to_num(self.catalog.price[item]))
+        names = r.names
         ranked = [
             Prospect(
-                vocab.customer_ids[c],
+                r.customer_ids[c],
                 f"cross_sell:{item_id}",
                 p,
                 price,
@@ -145,14 +166,14 @@ class Campaigns:
                 strict=True,
             )
         ]
-        currency = vocab.currency[item] or None
-        return ranked, currency, {"plan_id": None, "item_id": item_id}
+        currency = self.catalog.currency[item] or None
+        return ranked, currency, (None, item_id)
 
     def _screen(
         self, engine: Engine, kind: str, ranked: list[Prospect], limit: int, now: int
-    ) -> tuple[list[Answer], Counter[str], int]:
+    ) -> tuple[list[CampaignTarget], Counter[str], int]:
         """Walk down the ranking until `limit` customers pass the guardrails."""
-        chosen: list[Answer] = []
+        chosen: list[CampaignTarget] = []
         excluded: Counter[str] = Counter()
         considered = 0
         with engine.connect() as conn:
@@ -161,22 +182,23 @@ class Campaigns:
                 facts = read_facts(conn, [p.customer_id for p in batch], now)
                 for prospect in batch:
                     considered += 1
-                    rule, entry = self._check(kind, prospect, facts.get(prospect.customer_id), now)
+                    rule, channel = self._check(
+                        kind, prospect, facts.get(prospect.customer_id), now
+                    )
                     if rule is not None:
                         excluded[rule] += 1
                         continue
-                    entry["rank"] = len(chosen) + 1
-                    chosen.append(entry)
+                    chosen.append(_target(len(chosen) + 1, prospect, channel))
                     if len(chosen) >= limit:
                         return chosen, excluded, considered
         return chosen, excluded, considered
 
     def _check(
         self, kind: str, prospect: Prospect, facts: Facts | None, now: int
-    ) -> tuple[str | None, Answer]:
-        """The guardrail that excludes the prospect, or its row in the list."""
+    ) -> tuple[str | None, str]:
+        """The guardrail that excludes the prospect, or the channel to reach it on."""
         if facts is None:
-            return "erased", {}
+            return "erased", ""
         policy = self.policy
         held = in_holdout(prospect.customer_id, policy.holdout_share, policy.holdout_salt)
         standing = Standing(
@@ -184,17 +206,22 @@ class Campaigns:
         )
         result = screen([kind], [prospect.offer_id], standing, now, policy.guardrails, 1)
         if result.held:
-            return result.held[0][1], {}
-        channel = best_channel(kind, *channel_history(facts.events)).channel
-        return None, {
-            "customer_id": prospect.customer_id,
-            "offer_id": prospect.offer_id,
-            "probability": round(prospect.probability, 4),
-            "value": round(prospect.value, 2),
-            "expected_value": round(prospect.probability * prospect.value, 2),
-            "channel": channel,
-            "reason": prospect.reason,
-        }
+            return result.held[0][1], ""
+        return None, best_channel(kind, *channel_history(facts.events)).channel
+
+
+def _target(rank: int, prospect: Prospect, channel: str) -> CampaignTarget:
+    """A prospect's row in the list."""
+    return {
+        "rank": rank,
+        "customer_id": prospect.customer_id,
+        "offer_id": prospect.offer_id,
+        "probability": round(prospect.probability, 4),
+        "value": round(prospect.value, 2),
+        "expected_value": round(prospect.probability * prospect.value, 2),
+        "channel": channel,  # type: ignore[typeddict-item]
+        "reason": prospect.reason,
+    }
 
 
 def _upgrade_reason(probability: float, plan: str, learned: bool) -> str:

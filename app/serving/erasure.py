@@ -85,7 +85,8 @@ class ErasedSet:
         self._tried = False
 
     def check(self, customer_id: str | None) -> None:
-        """404 for an erased id (None, an anonymous caller, passes)."""
+        """404 for an erased id (None, an anonymous caller, passes), as this process
+        knows now; callers `follow` first when `moved`."""
         if self.blind and customer_id is not None:
             raise Unavailable(
                 "erased customers cannot be checked now (no database, no copy of the "
@@ -95,17 +96,28 @@ class ErasedSet:
             raise unknown_customer(str(customer_id))
 
     def erased(self, customer_id: str | None) -> bool:
-        """Whether `customer_id` was erased, as of the newest count."""
-        counter = self._counter
-        if counter is None:
-            counter = self._map()
-        if counter is not None and counter[:SIZE] != self._seen:
-            self._follow(counter[:SIZE])
+        """Whether `customer_id` was erased, as this process knows now (memory only:
+        `follow` first reads what another worker announced)."""
         return (
             bool(self.hashes)
             and customer_id is not None
             and (customer_hash(customer_id) in self.hashes)
         )
+
+    def moved(self) -> bool:
+        """Whether an erasure was announced that this process has not read yet: one
+        read of the mapped counter, cheap enough for every request."""
+        counter = self._counter
+        if counter is None:
+            counter = self._map()
+        return counter is not None and counter[:SIZE] != self._seen
+
+    def follow(self) -> None:
+        """Read the erasures announced since the last read (a database read: blocking,
+        so an event loop calls it in a thread, and only when `moved`)."""
+        counter = self._counter
+        if counter is not None and counter[:SIZE] != self._seen:
+            self._follow(counter[:SIZE])
 
     def sync(self) -> set[str]:
         """Read erasures recorded since the last read; the hashes that are new here."""

@@ -4,20 +4,22 @@ the guardrails, each with its channel, timing and reasons.
 Why everything is read per request (flags, events, the SaaS state, the account's
 departments): the guardrails must see an opt-out, a dismissal or an impression of a
 minute ago. The engines' answers are the same ones their own routes give
-(`Recommender.cross_sell`, `UpsellAnswers.respond`), so an offer never says something
+(`CrossSellAnswers.answer`, `UpsellAnswers.respond`), so an offer never says something
 the cross-sell or upsell route would not.
 """
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from app.errors import Unavailable
-from app.serving import offer_candidates as candidates
+from app.serving.answers import HeldBack, Offer, OffersAnswer, UpsellAnswer
+from app.serving.catalog import Catalog
+from app.serving.cross_sell import CrossSellAnswers
+from app.serving.customers import Customers
 from app.serving.filters import Filters
-from app.serving.offer_candidates import Offer
+from app.serving.offer_candidates import Candidates
 from app.serving.offer_reads import OfferReads, Peers, read_customer, read_peers
 from app.serving.subscriber import (
     LiveState,
@@ -26,14 +28,11 @@ from app.serving.subscriber import (
     reads_for,
     unknown_customer,
 )
+from app.serving.upsell import UpsellAnswers
 from models.guardrails import Event, Guardrails, Screened, Standing, room, screen
 from models.holdout import in_holdout
 from models.offers import best_channel, channel_history
 
-if TYPE_CHECKING:
-    from app.serving.recommender import Recommender
-
-Answer = dict[str, Any]
 POOL = 10  # cross-sell items considered per answer at most (all of them when explaining)
 SPARE = 4  # ...else this many more than can be shown, for the guardrails to skip some
 
@@ -72,14 +71,29 @@ class Situation:
     peers: Peers
 
 
-class Offers:
+class OfferAnswers:
     """The offers route's answers from one loaded model."""
 
-    def __init__(self, recommender: "Recommender", policy: OfferPolicy) -> None:
-        self.recommender, self.policy = recommender, policy
+    def __init__(
+        self,
+        cross_sell: CrossSellAnswers,
+        upsell: UpsellAnswers,
+        candidates: Candidates,
+        catalog: Catalog,
+        customers: Customers,
+        policy: OfferPolicy,
+        version: str,
+    ) -> None:
+        self.cross_sell, self.upsell, self.candidates = cross_sell, upsell, candidates
+        self.catalog, self.customers, self.policy, self.version = (
+            catalog,
+            customers,
+            policy,
+            version,
+        )
         self.reads: dict[str, OfferReads] = {}
 
-    def answer(self, engine: Engine, request: OfferRequest, now: int | None = None) -> Answer:
+    def answer(self, engine: Engine, request: OfferRequest, now: int | None = None) -> OffersAnswer:
         """The ranked, screened offers for one customer; 404 for an unknown one."""
         now = int(time.time()) if now is None else now
         try:
@@ -99,28 +113,29 @@ class Offers:
         if space or request.explain:  # else nothing can be shown: nothing to compute
             only_service = standing.open_complaint and not request.explain
             found, not_now = self._candidates(request, situation, now, space, only_service)
-        found.sort(key=lambda o: -o.expected_value)
+        found.sort(key=lambda o: -o["expected_value"])
         screened = screen(
-            [o.kind for o in found],
-            [o.offer_id for o in found],
+            [o["kind"] for o in found],
+            [o["offer_id"] for o in found],
             standing,
             now,
             policy.guardrails,
             request.limit,
         )
         answer = self._answer(request, situation, found, screened, standing)
-        if request.explain and not_now is not None:
-            answer["held_back"].append(_not_now(not_now))
+        held = answer.get("held_back")
+        if held is not None and not_now is not None:
+            held.append(_not_now(not_now))
         return answer
 
-    def _degraded(self, request: OfferRequest) -> Answer:
+    def _degraded(self, request: OfferRequest) -> OffersAnswer:
         """No offers while the database cannot be read: the opt-out, the complaints and
         the frequency cap cannot be checked, and an offer that breaks them is worse than
         none."""
         policy = self.policy
-        answer: Answer = {
+        answer: OffersAnswer = {
             "customer_id": request.customer_id,
-            "model_version": self.recommender.version,
+            "model_version": self.version,
             "holdout": in_holdout(request.customer_id, policy.holdout_share, policy.holdout_salt),
             "offers": [],
             "guardrails": {
@@ -148,13 +163,12 @@ class Offers:
         if reads is None:
             reads = self.reads[engine.dialect.name] = OfferReads(engine)
         moments = reads_for(engine)
-        upsell = self.recommender.upsell
         with driver_cursor(engine) as cursor:
             found = read_customer(cursor, reads, moments, customer_id, now)
             if found is None:
                 raise unknown_customer(customer_id)
             customer, events = found
-            live = upsell.read(cursor, reads=moments, customer=customer.pk, now=now)
+            live = self.upsell.read(cursor, reads=moments, customer=customer.pk, now=now)
             if isinstance(live, LiveState):
                 complaint = live.subscriber.open_complaint
             else:
@@ -166,7 +180,7 @@ class Offers:
 
     def _candidates(
         self, request: OfferRequest, situation: Situation, now: int, space: int, only_service: bool
-    ) -> tuple[list[Offer], Answer | None]:
+    ) -> tuple[list[Offer], UpsellAnswer | None]:
         """Every candidate of the kinds asked for, before ranking and guardrails, and the
         upsell answer when it was "not now" (explain mode says why).
 
@@ -174,39 +188,39 @@ class Offers:
         the cross-sell engine; with `only_service` (an open complaint) only the upsell
         route can give one (a retention offer).
         """
-        recommender = self.recommender
+        make = self.candidates
         customer_id = request.customer_id
         found: list[Offer] = []
-        upsell = recommender.upsell.respond(customer_id, situation.live, now)
-        offer = candidates.from_upsell(upsell)
+        upsell = self.upsell.respond(customer_id, situation.live, now)
+        offer = make.from_upsell(upsell)
         if offer is not None:
             found.append(offer)
         upsell_kinds = {"upgrade", "billing", "retention"}
         asked = not request.kinds or bool(upsell_kinds & set(request.kinds))
         not_now = upsell if upsell["decision"] == "not_now" and asked else None
         if only_service:
-            return [o for o in found if o.kind == "retention"], not_now
+            return [o for o in found if o["kind"] == "retention"], not_now
         pool = POOL if request.explain else min(POOL, space + SPARE)
         filters = Filters(pool, (), (), (), None, None, True)
-        customer = recommender.customer(customer_id)
-        cross_sell = recommender.cross_sell(customer_id, filters, now, customer)
-        found += candidates.from_cross_sell(recommender, customer_id, cross_sell)
+        customer = self.customers.of(customer_id)
+        cross_sell = self.cross_sell.answer(customer_id, filters, now, customer)
+        found += make.from_cross_sell(customer, cross_sell)
         owned = customer.owned
-        allowed = recommender.facts.mask(filters)
-        offered = [i["item_id"] for o in found for i in o.items]
-        allowed[[recommender.facts.item_index[i] for i in offered]] = False
-        bundle = candidates.bundle(recommender, owned, allowed, self.policy.bundle_discount)
+        allowed = self.catalog.mask(filters)
+        offered = [i["item_id"] for o in found for i in o["items"]]
+        allowed[[self.catalog.item_index[i] for i in offered]] = False
+        bundle = make.bundle(owned, allowed, self.policy.bundle_discount)
         if bundle is not None:
             found.append(bundle)
         peers = situation.peers
-        found += candidates.expansion(recommender, peers, owned, allowed, situation.account_id)
+        found += make.expansion(peers, owned, allowed, situation.account_id)
         live = situation.live
         current = live.subscriber.plan if isinstance(live, LiveState) else None
-        plan = candidates.expansion_plan(recommender, peers, current, situation.account_id)
-        if plan is not None and plan.offer_id.rpartition(":")[2] != _upsell_plan(offer):
+        plan = make.expansion_plan(peers, current, situation.account_id)
+        if plan is not None and plan["offer_id"].rpartition(":")[2] != _upsell_plan(offer):
             found.append(plan)
         if request.kinds:
-            found = [o for o in found if o.kind in request.kinds]
+            found = [o for o in found if o["kind"] in request.kinds]
         return found, not_now
 
     def _answer(
@@ -216,16 +230,12 @@ class Offers:
         found: list[Offer],
         screened: Screened,
         standing: Standing,
-    ) -> Answer:
+    ) -> OffersAnswer:
         impressions, responses = channel_history(situation.events)
-        version = self.recommender.version
-        offers = [
-            self._offer(found[i], request.channel, impressions, responses, version)
-            for i in screened.kept
-        ]
-        answer: Answer = {
+        offers = [_shown(found[i], request.channel, impressions, responses) for i in screened.kept]
+        answer: OffersAnswer = {
             "customer_id": request.customer_id,
-            "model_version": version,
+            "model_version": self.version,
             "holdout": standing.holdout,
             "offers": offers,
             "guardrails": {
@@ -238,54 +248,41 @@ class Offers:
         if request.explain:
             answer["held_back"] = [
                 {
-                    "offer_id": found[i].offer_id,
-                    "kind": found[i].kind,
+                    "offer_id": found[i]["offer_id"],
+                    "kind": found[i]["kind"],
                     "rule": rule,
-                    "expected_value": round(found[i].expected_value, 2),
+                    "expected_value": round(found[i]["expected_value"], 2),
                 }
                 for i, rule in screened.held
             ]
         return answer
 
-    def _offer(
-        self,
-        offer: Offer,
-        channel: str | None,
-        impressions: dict[str, int],
-        responses: dict[str, int],
-        version: str,
-    ) -> Answer:
-        choice = best_channel(offer.kind, impressions, responses)
-        chosen = channel or choice.channel
-        return {
-            "offer_id": offer.offer_id,
-            "kind": offer.kind,
-            "items": offer.items,
-            "plan": offer.plan,
-            "probability": round(offer.probability, 4),
-            "value": offer.value,
-            "expected_value": round(offer.expected_value, 2),
-            "currency": offer.currency,
-            "discount": offer.discount,
-            "timing": offer.timing,
-            "channel": chosen,
-            "channel_evidence": {
-                "impressions": impressions.get(chosen, 0),
-                "responses": responses.get(chosen, 0),
-                "learned": channel is None and choice.learned,
-            },
-            "reasons": offer.reasons,
-            "source": offer.source,
-            "model_version": version,
-        }
+
+def _shown(
+    offer: Offer, channel: str | None, impressions: dict[str, int], responses: dict[str, int]
+) -> Offer:
+    """A ranked candidate as the answer shows it: rounded, on its channel."""
+    choice = best_channel(offer["kind"], impressions, responses)
+    chosen = channel or choice.channel
+    return {
+        **offer,
+        "probability": round(offer["probability"], 4),
+        "expected_value": round(offer["expected_value"], 2),
+        "channel": chosen,  # type: ignore[typeddict-item]
+        "channel_evidence": {
+            "impressions": impressions.get(chosen, 0),
+            "responses": responses.get(chosen, 0),
+            "learned": channel is None and choice.learned,
+        },
+    }
 
 
 def _upsell_plan(offer: Offer | None) -> str | None:
     """The plan id the upsell offer is about, if there is one."""
-    return offer.plan["plan_id"] if offer is not None and offer.plan else None
+    return offer["plan"]["plan_id"] if offer is not None and offer["plan"] else None
 
 
-def _not_now(upsell: Answer) -> Answer:
+def _not_now(upsell: UpsellAnswer) -> HeldBack:
     """The upsell route's "not now", as a held-back line of an explain answer."""
     reasons = upsell["reasons"]
     return {

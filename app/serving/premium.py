@@ -6,22 +6,31 @@ cost it one array lookup, not a ranking.
 """
 
 import numpy as np
+import scipy.sparse as sp
 
-from app.serving.reasons import Reason, money
+from app.serving.answers import Reason, Suggestion
+from app.serving.reasons import money
+from app.serving.suggestions import Suggestions
 from models.kinds import plural
 from models.premium import Band, Premium, group_buyers, groups
-from models.trained import Model
+from models.vocab import Vocab
 from models.volume import Volume
 
 
 class PremiumOffers:
     """The model's premium facts, the configured band and each item's best alternative."""
 
-    def __init__(self, model: Model, unit: np.ndarray, band: Band) -> None:
-        vocab, engine = model.vocab, model.engine
+    def __init__(
+        self,
+        vocab: Vocab,
+        buyers: np.ndarray,
+        owned: sp.csr_matrix,
+        unit: np.ndarray,
+        band: Band,
+    ) -> None:
         group, n_groups = groups(vocab.kind, vocab.pack)
         self.premium = Premium(
-            group, vocab.price, unit, engine.buyers, group_buyers(engine.owned, group, n_groups)
+            group, vocab.price, unit, buyers, group_buyers(owned, group, n_groups)
         )
         self.band = band
         self.best = self.premium.best(band, vocab.active)
@@ -42,6 +51,15 @@ class PremiumOffers:
     def difference(self, item: int, anchor: int) -> float:
         """How much more `item` costs than `anchor`."""
         return round(float(self.vocab.price[item] - self.vocab.price[anchor]), 2)
+
+    def suggestion(
+        self, suggestions: Suggestions, item: int, anchor: int, score: float, due: bool = False
+    ) -> Suggestion:
+        """`item` as the step up from `anchor`, with its reason and price difference."""
+        reason = self.reason(item, anchor, due)
+        entry = suggestions.item(item, score, "premium", [reason])
+        entry["price_difference"] = reason["evidence"]["price_difference"]
+        return entry
 
     def reason(self, item: int, anchor: int, due: bool = False) -> Reason:
         """The price step in money and as a multiple, and how often the kind's buyers chose it."""

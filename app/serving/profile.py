@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from app.db.sql import epoch
+from app.serving.answers import CustomerProfile, LiveSubscription, OpenTicket, PurchaseLine
 from app.serving.reasons import iso
 from app.serving.segments import rfm_of
 from app.serving.subscriber import (
@@ -28,7 +29,6 @@ from app.serving.upsell import UpsellAnswers
 from models.segments import Segments
 
 RECENT_LINES = 20  # purchase lines a profile shows, newest first
-Answer = dict[str, Any]
 
 
 class ProfileReads(Reads):
@@ -73,7 +73,7 @@ class Profiles:
         self.upsell, self.version = upsell, version
         self.reads: dict[str, ProfileReads] = {}  # the driver SQL of each database dialect
 
-    def answer(self, engine: Engine, customer_id: str, now: int | None = None) -> Answer:
+    def answer(self, engine: Engine, customer_id: str, now: int | None = None) -> CustomerProfile:
         """The profile of `customer_id`; 404 for a customer the database lacks."""
         now = int(time.time()) if now is None else now
         reads = self.reads.get(engine.dialect.name)
@@ -82,7 +82,9 @@ class Profiles:
         with driver_cursor(engine) as cursor:
             return self._answer(cursor, reads, customer_id, now)
 
-    def _answer(self, cursor: Cursor, reads: ProfileReads, customer_id: str, now: int) -> Answer:
+    def _answer(
+        self, cursor: Cursor, reads: ProfileReads, customer_id: str, now: int
+    ) -> CustomerProfile:
         cursor.execute(reads.person, (customer_id,))
         person = cursor.fetchone()
         if person is None:
@@ -97,7 +99,7 @@ class Profiles:
             )
         live = self._subscription(cursor, reads, customer, now, notes)
         cursor.execute(reads.open_tickets, (customer, reads.moment(now), reads.moment(now)))
-        tickets = [
+        tickets: list[OpenTicket] = [
             {"ticket_id": t, "kind": k, "opened_at": iso(int(at))} for t, k, at in _all(cursor)
         ]
         cursor.execute(reads.latest_lines, (customer,))
@@ -117,7 +119,7 @@ class Profiles:
 
     def _subscription(
         self, cursor: Cursor, reads: ProfileReads, customer: int, now: int, notes: list[str]
-    ) -> Answer | None:
+    ) -> LiveSubscription | None:
         """The live subscription with usage against its plan's limits, if there is one."""
         model = self.upsell.model
         live = read_state(
@@ -128,7 +130,7 @@ class Profiles:
         return self.upsell.subscription(live) if isinstance(live, LiveState) else None
 
 
-def _line(line: Any) -> Answer:
+def _line(line: Any) -> PurchaseLine:
     order_id, item_id, name, kind, quantity, unit_price, currency, at = line
     return {
         "order_id": order_id,

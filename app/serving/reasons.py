@@ -5,20 +5,20 @@ a reason costs a few array lookups per suggestion.
 """
 
 import time
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from app.serving.answers import Reason
 from models.baskets import Baskets
+from models.engine import Engine
 from models.sparse import row_entries
-from models.trained import Model
+from models.vocab import Vocab
 
 DAY = 86_400
 NEW_DAYS = 60  # an item first sold this recently is "new"
 UNSOLD = np.iinfo(np.int64).max  # first_sold of an item never sold (np.iinfo is slow per call)
 
-Reason = dict[str, Any]
 SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥"}
 
 
@@ -38,8 +38,7 @@ def money(amount: float, currency: str) -> str:
 class Reasons:
     """Reason builders over one loaded model."""
 
-    def __init__(self, model: Model) -> None:
-        engine, vocab = model.engine, model.vocab
+    def __init__(self, engine: Engine, vocab: Vocab) -> None:
         self.engine, self.vocab = engine, vocab
         self.names = vocab.items.names
         # per item, what an "also bought" reason names: its category, else the item itself

@@ -6,7 +6,6 @@ that object, so a new model never mixes with the old one inside an answer, and n
 lock sits on the request path.
 """
 
-import gc
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -18,40 +17,27 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.errors import Unavailable
 from app.observability.metrics import model_served
 from app.serving.erasure import ErasedSet
-from app.serving.live import LivePurchases
-from app.serving.offers import OfferPolicy
-from app.serving.recommender import Recommender
+from app.serving.services import Policies, Services, build
 from app.training import active_copy, versions
 from models.artifact import ArtifactError
-from models.premium import Band
 from models.trained import artifacts, load, validate
-from models.upsell import Policy
 
 log = logging.getLogger("nextbest")
 
 
 class Registry:
-    """Holds the current Recommender; `refresh` loads newer models and new purchases."""
+    """Holds the current model's services; `refresh` loads newer models and new purchases."""
 
-    def __init__(
-        self,
-        model_dir: Path,
-        engine: Engine,
-        band: Band | None = None,
-        policy: Policy | None = None,
-        offer_policy: OfferPolicy | None = None,
-    ) -> None:
+    def __init__(self, model_dir: Path, engine: Engine, policies: Policies | None = None) -> None:
         self.model_dir, self.engine = model_dir, engine
-        self.band = band or Band()  # premium alternatives' price band, from the settings
-        self.policy = policy or Policy()  # the upsell rules' thresholds, from the settings
-        self.offer_policy = offer_policy or OfferPolicy()  # guardrails, holdout, bundles
-        self.current: Recommender | None = None
+        self.policies = policies or Policies()  # what the answers follow, from the settings
+        self.current: Services | None = None
         self.recorded: str | None = None  # the active version this process last recorded
         self.failed: set[str] = set()
         self.lock = threading.Lock()
         self.erased = ErasedSet(engine, model_dir)  # kept out of answers (app.serving.erasure)
 
-    def get(self) -> Recommender:
+    def get(self) -> Services:
         """The model to answer from, or 503 when none has been trained yet."""
         current = self.current
         if current is None:
@@ -61,8 +47,12 @@ class Registry:
             )
         return current
 
-    def for_customer(self, customer_id: str | None) -> Recommender:
-        """The model to answer about `customer_id` from; 404 for an erased customer."""
+    def for_customer(self, customer_id: str | None) -> Services:
+        """The services to answer about `customer_id` from (None: an anonymous caller);
+        404 for an erased customer. Blocking (it may read the erasures another worker
+        announced): for `def` routes and commands; async routes use
+        `app.api.deps.serving`."""
+        self.erased.follow()
         self.erased.check(customer_id)
         return self.get()
 
@@ -182,11 +172,8 @@ class Registry:
             log.error("cannot load model %s (%s): %s", path, kept, exc)
             self.failed.add(path.name)
             return False
-        live = LivePurchases(model.vocab.item_db_ids, model.vocab.last_purchase_id)
         previous = self.current.version if self.current else None
-        self.current = Recommender(model, manifest, live, self.band, self.policy, self.offer_policy)
-        gc.collect()
-        gc.freeze()  # the model's objects never die: keep them out of GC passes
+        self.current = build(model, manifest, self.policies)
         model_served(previous, self.current.version)
         log.info("serving model %s", manifest["version"])
         return True

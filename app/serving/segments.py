@@ -5,19 +5,18 @@ newest purchase then), so neither touches the database; the overview is built on
 per loaded model.
 """
 
-from typing import Any
+from typing import cast
 
 import numpy as np
 
+from app.serving.answers import Rfm, ScoreEdges, SegmentName, SegmentsAnswer, SegmentSummary
 from app.serving.reasons import iso
 from models.segments import DAY, MEANINGS, RULES, YEAR_DAYS, Segments
 
-Answer = dict[str, Any]
 
-
-def rfm_of(segments: Segments, row: int) -> Answer:
+def rfm_of(segments: Segments, row: int) -> Rfm:
     """One customer's recency, frequency, monetary value, scores and segment."""
-    name = segments.names[int(segments.segment[row])]
+    name = cast(SegmentName, segments.names[int(segments.segment[row])])
     recency, tenure = float(segments.recency[row]), float(segments.tenure[row])
     bought = recency == recency  # NaN: no purchase at all
     as_of = segments.as_of
@@ -38,16 +37,16 @@ def rfm_of(segments: Segments, row: int) -> Answer:
     }
 
 
-def overview(segments: Segments, version: str) -> Answer:
+def overview(segments: Segments, version: str) -> SegmentsAnswer:
     """Customers, share and a year's sales of every segment, with its rule and the
     facts each score starts at."""
     counts = segments.counts()
     sales = segments.sales()
     customers = sum(counts.values())
     total = float(sales.sum())
-    rows = [
+    rows: list[SegmentSummary] = [
         {
-            "segment": name,
+            "segment": cast(SegmentName, name),
             "customers": n,
             "share": round(n / customers, 4) if customers else 0.0,
             "sales": round(float(value), 2),
@@ -69,14 +68,15 @@ def overview(segments: Segments, version: str) -> Answer:
     }
 
 
-def _score_edges(segments: Segments) -> list[Answer]:
+def _score_edges(segments: Segments) -> list[ScoreEdges]:
     """Per score from 2 to 5, the facts that reach it (null: nobody does)."""
-    edges = (segments.recency_edges, segments.frequency_edges, segments.monetary_edges)
-    names = ("recency_days_at_most", "frequency_at_least", "monetary_at_least")
+    frequency = [_finite(v) for v in segments.frequency_edges]
     return [
         {
             "score": k,
-            **{name: _finite(edge[k - 2]) for name, edge in zip(names, edges, strict=True)},
+            "recency_days_at_most": _finite(segments.recency_edges[k - 2]),
+            "frequency_at_least": None if frequency[k - 2] is None else int(frequency[k - 2] or 0),
+            "monetary_at_least": _finite(segments.monetary_edges[k - 2]),
         }
         for k in range(2, 6)
     ]

@@ -2,18 +2,30 @@
 
 The decision is `models.upsell.decide` on the customer's live state (read per request,
 `app.serving.subscriber`); this module turns it into the documented answer
-(`app.api.answers.UpsellAnswer`) and words its reasons.
+(`app.serving.answers.UpsellAnswer`) and words its reasons.
 """
 
 import time
 from string import Formatter
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 from sqlalchemy import Engine
 
 from app.errors import Unavailable
-from app.serving.reasons import Reason, iso
+from app.serving.answers import (
+    CurrentPlan,
+    LiveStatus,
+    LiveSubscription,
+    PlanOffer,
+    Risk,
+    Timing,
+    UpsellAnswer,
+    UpsellReason,
+    UsageLine,
+    WhyNot,
+)
+from app.serving.reasons import iso
 from app.serving.subscriber import (
     Cursor,
     LiveState,
@@ -29,8 +41,7 @@ from models.ladder import target_plans
 from models.upsell import Decision, Policy, Subscriber, UpsellModel, decide, yearly_saving
 from models.vocab import Plans
 
-Answer = dict[str, Any]
-NOT_NOW = {
+NOT_NOW: dict[WhyNot, str] = {
     "no_plan": "No live subscription: nothing to upgrade",
     "unknown_plan": "The subscription's plan is newer than the model: retrain to include it",
     "open_complaint": "A complaint is open (since {complaint}): no sales prompts until it "
@@ -59,9 +70,9 @@ class UpsellAnswers:
     def __init__(self, model: UpsellModel, plans: Plans, policy: Policy, version: str) -> None:
         self.model, self.plans, self.policy, self.version = model, plans, policy, version
         self.reasons = UpsellReasons(model, plans)
-        self.source = "model" if model.learned else "rules"
+        self.source: Literal["model", "rules"] = "model" if model.learned else "rules"
 
-    def answer(self, engine: Engine, customer_id: str, now: int | None = None) -> Answer:
+    def answer(self, engine: Engine, customer_id: str, now: int | None = None) -> UpsellAnswer:
         """The upsell answer for `customer_id`; 404 for a customer the database lacks."""
         now = int(time.time()) if now is None else now
         reads = reads_for(engine)
@@ -75,11 +86,13 @@ class UpsellAnswers:
             return self.degraded(customer_id)
         return self.respond(customer_id, live, now)
 
-    def degraded(self, customer_id: str) -> Answer:
+    def degraded(self, customer_id: str) -> UpsellAnswer:
         """ "Not now" while the live state cannot be read: an upgrade prompt must not go to
         a customer whose complaint or plan change of today cannot be seen."""
-        answer = self._answer(customer_id, Decision("not_now", why_not="unavailable"), None)
-        answer["reasons"] = [simple("unavailable", NOT_NOW["unavailable"])]
+        reasons = [simple("unavailable", NOT_NOW["unavailable"])]
+        answer = self._answer(
+            customer_id, Decision("not_now", why_not="unavailable"), None, reasons
+        )
         answer["degraded"] = True
         return answer
 
@@ -90,23 +103,32 @@ class UpsellAnswers:
             cursor, reads, customer, self.plans, model.ladder, model.loyal_min_sales, now
         )
 
-    def respond(self, customer_id: str, live: LiveState | str | None, now: int) -> Answer:
+    def respond(self, customer_id: str, live: LiveState | str | None, now: int) -> UpsellAnswer:
         """The answer for a live state: the decision, its facts and its reasons."""
         if not isinstance(live, LiveState):
-            why = live or "no_plan"
-            answer = self._answer(customer_id, Decision("not_now", why_not=why), None)
-            answer["reasons"] = [simple(why, NOT_NOW[why])]
-            return answer
+            why = cast(WhyNot, live or "no_plan")
+            reasons = [simple(why, NOT_NOW[why])]
+            return self._answer(customer_id, Decision("not_now", why_not=why), None, reasons)
         decision = decide(self.model, live.subscriber, now, self.policy)
-        answer = self._answer(customer_id, decision, live)
-        answer["reasons"] = self._reasons(decision, live, now)
-        return answer
+        return self._answer(customer_id, decision, live, self._reasons(decision, live, now))
 
-    def _answer(self, customer_id: str, decision: Decision, live: LiveState | None) -> Answer:
+    def _answer(
+        self,
+        customer_id: str,
+        decision: Decision,
+        live: LiveState | None,
+        reasons: list[UpsellReason],
+    ) -> UpsellAnswer:
         facts = decision.facts
         sub = live.subscriber if live else None
         target = decision.target
         difference = saving = None
+        timing: Timing | None = None
+        if decision.when is not None:
+            timing = {
+                "when": decision.when,
+                "at": None if decision.at is None else iso(decision.at),
+            }
         if sub is not None and target is not None:
             monthly = self.model.ladder.monthly
             difference = round(float(monthly[target] - monthly[sub.plan]), 2)
@@ -117,30 +139,29 @@ class UpsellAnswers:
             "model_version": self.version,
             "source": self.source,
             "decision": decision.kind,
-            "why_not": decision.why_not,
+            "why_not": cast(WhyNot | None, decision.why_not),
             "current": self._current(live) if live else None,
             "target": None
             if target is None
             else self.plan_answer(target, decision.annual or bool(sub and sub.annual)),
-            "timing": None
-            if decision.when is None
-            else {"when": decision.when, "at": None if decision.at is None else iso(decision.at)},
+            "timing": timing,
             "probability": None
             if facts is None or facts.probability is None
             else round(facts.probability, 4),
             "price_difference": difference,
             "yearly_saving": saving,
-            "at_risk": list(decision.at_risk),
+            "at_risk": cast(list[Risk], list(decision.at_risk)),
             "usage": self._usage(sub) if sub else [],
+            "reasons": reasons,
             "degraded": False,
         }
 
-    def subscription(self, live: LiveState) -> Answer:
+    def subscription(self, live: LiveState) -> LiveSubscription:
         """The live subscription as a profile shows it: plan, status, dates, usage."""
         started = iso(live.subscriber.started)
         return {**self._current(live), "started_at": started, "usage": self._usage(live.subscriber)}
 
-    def plan_answer(self, plan: int, annual: bool) -> Answer:
+    def plan_answer(self, plan: int, annual: bool) -> PlanOffer:
         ladder, plans = self.model.ladder, self.plans
         annual_price = float(self.model.annual[plan])
         return {
@@ -152,18 +173,17 @@ class UpsellAnswers:
             "currency": plans.currency[plan] or None,
         }
 
-    def _current(self, live: LiveState) -> Answer:
+    def _current(self, live: LiveState) -> CurrentPlan:
         sub = live.subscriber
-        plan = self.plan_answer(sub.plan, sub.annual)
-        plan.update(
-            subscription_id=live.subscription_id,
-            status=sub.status,
-            renews_at=None if sub.renews is None else iso(sub.renews),
-        )
-        return plan
+        return {
+            **self.plan_answer(sub.plan, sub.annual),
+            "subscription_id": live.subscription_id,
+            "status": cast(LiveStatus, sub.status),
+            "renews_at": None if sub.renews is None else iso(sub.renews),
+        }
 
-    def _usage(self, sub: Subscriber) -> list[Answer]:
-        rows = []
+    def _usage(self, sub: Subscriber) -> list[UsageLine]:
+        rows: list[UsageLine] = []
         for metric, name in enumerate(self.model.ladder.metrics):
             used, limit = (
                 float(sub.usage[metric]),
@@ -182,12 +202,12 @@ class UpsellAnswers:
             )
         return rows
 
-    def _reasons(self, decision: Decision, live: LiveState, now: int) -> list[Reason]:
+    def _reasons(self, decision: Decision, live: LiveState, now: int) -> list[UpsellReason]:
         """The reasons for the decision, the strongest first."""
         sub, words = live.subscriber, self.reasons
         facts = decision.facts
         assert facts is not None
-        found: list[Reason | None] = []
+        found: list[UpsellReason | None] = []
         if facts.worst >= 0:
             found.append(words.usage(sub, facts.worst))
         if decision.kind == "upgrade":
@@ -209,14 +229,14 @@ class UpsellAnswers:
                 found += [self._risk(r, sub) for r in decision.at_risk]
         return [r for r in found if r is not None]
 
-    def _risk(self, risk: str, sub: Subscriber) -> Reason:
+    def _risk(self, risk: str, sub: Subscriber) -> UpsellReason:
         if risk == "past_due":
             return simple("past_due", "The last payment is past due", status=sub.status)
         return simple("usage_drop", "Usage fell by a third or more over three months")
 
-    def _not_now(self, decision: Decision, live: LiveState) -> Reason:
+    def _not_now(self, decision: Decision, live: LiveState) -> UpsellReason:
         """Why nothing is offered, with the numbers the sentence names."""
-        why = str(decision.why_not)
+        why = cast(WhyNot, decision.why_not)
         facts, sub = decision.facts, live.subscriber
         assert facts is not None
         values: dict[str, Any] = {

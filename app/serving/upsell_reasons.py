@@ -8,7 +8,8 @@ import time
 
 import numpy as np
 
-from app.serving.reasons import DAY, Reason, iso, money
+from app.serving.answers import UpsellReason, UpsellReasonKind
+from app.serving.reasons import DAY, iso, money
 from models.upsell import Decision, Facts, Subscriber, UpsellModel, band_of, yearly_saving
 from models.vocab import Plans
 
@@ -28,7 +29,7 @@ class UpsellReasons:
     def price(self, amount: float, plan: int) -> str:
         return money(amount, self.plans.currency[plan])
 
-    def usage(self, sub: Subscriber, metric: int) -> Reason:
+    def usage(self, sub: Subscriber, metric: int) -> UpsellReason:
         """How much of one limit is used, and where it stood three months ago."""
         used, limit = float(sub.usage[metric]), float(self.ladder.limits[sub.plan, metric])
         before = float(sub.before[metric])
@@ -47,7 +48,7 @@ class UpsellReasons:
         }
         return {"kind": "usage", "text": text, "evidence": evidence}
 
-    def projection(self, sub: Subscriber, decision: Decision, months: float) -> Reason:
+    def projection(self, sub: Subscriber, decision: Decision, months: float) -> UpsellReason:
         """Where usage is heading, and why the target plan (skip-level when one step is short)."""
         facts, target = _facts(decision), int(decision.target or 0)
         metric = max(facts.worst, 0)
@@ -71,7 +72,7 @@ class UpsellReasons:
         }
         return {"kind": "projection", "text": text, "evidence": evidence}
 
-    def propensity(self, facts: Facts) -> Reason | None:
+    def propensity(self, facts: Facts) -> UpsellReason | None:
         """How often subscribers at this usage upgraded, against the average."""
         model = self.model
         band = band_of(facts.ratio)
@@ -95,13 +96,13 @@ class UpsellReasons:
         }
         return {"kind": "propensity", "text": text, "evidence": evidence}
 
-    def renewal(self, at: int, now: int) -> Reason:
+    def renewal(self, at: int, now: int) -> UpsellReason:
         return _on_date("renewal", "Renews", "renews_at", at, now)
 
-    def trial_end(self, at: int, now: int) -> Reason:
+    def trial_end(self, at: int, now: int) -> UpsellReason:
         return _on_date("trial", "Trial ends", "trial_ends_at", at, now)
 
-    def billing(self, plan: int) -> Reason:
+    def billing(self, plan: int) -> UpsellReason:
         """The yearly saving of annual billing, with the arithmetic."""
         monthly, annual = float(self.ladder.monthly[plan]), float(self.model.annual[plan])
         saving = yearly_saving(self.model, plan)
@@ -113,7 +114,7 @@ class UpsellReasons:
         evidence = {"monthly_price": monthly, "annual_price": annual, "yearly_saving": saving}
         return {"kind": "billing_saving", "text": text, "evidence": evidence}
 
-    def loyalty(self, sub: Subscriber, facts: Facts, year_sales: float) -> Reason:
+    def loyalty(self, sub: Subscriber, facts: Facts, year_sales: float) -> UpsellReason:
         months = facts.tenure_days / 30.44
         text = f"Subscribed for {months:.0f} months"
         if sub.loyal:
@@ -125,7 +126,7 @@ class UpsellReasons:
         }
         return {"kind": "loyalty", "text": text, "evidence": evidence}
 
-    def cheaper(self, sub: Subscriber, target: int) -> Reason:
+    def cheaper(self, sub: Subscriber, target: int) -> UpsellReason:
         """A retention offer: a cheaper plan that still covers what the customer uses."""
         now_price, price = float(self.ladder.monthly[sub.plan]), float(self.ladder.monthly[target])
         text = (
@@ -142,14 +143,14 @@ class UpsellReasons:
         return int(np.where(same, ladder.rank, -1).argmax())
 
 
-def _on_date(kind: str, what: str, field: str, at: int, now: int) -> Reason:
+def _on_date(kind: UpsellReasonKind, what: str, field: str, at: int, now: int) -> UpsellReason:
     """A reason that names a coming date: "Renews on 2026-12-04 (in 10 days)"."""
     days = max(0, round((at - now) / DAY))
     text = f"{what} on {_date(at)} (in {days} days)"
     return {"kind": kind, "text": text, "evidence": {field: iso(at), "days": days}}
 
 
-def simple(kind: str, text: str, **evidence: object) -> Reason:
+def simple(kind: UpsellReasonKind, text: str, **evidence: object) -> UpsellReason:
     """A reason whose evidence is a few named facts."""
     return {"kind": kind, "text": text, "evidence": evidence}
 

@@ -5,9 +5,11 @@ call every route); tests/app/api/test_auth.py checks the scopes themselves.
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
 from app.auth.keys import create_key
 from app.db.engine import make_engine
@@ -36,3 +38,8 @@ def client(database_url: str) -> Iterator[TestClient]:
     settings = Settings(database_url=database_url, max_bulk_rows=50, max_body_bytes=64 * 1024)
     with keyed_client(settings) as client:
         yield client
+
+
+def conforms(schema: Any, answer: Any) -> None:
+    """Fails unless `answer` is valid under the answer type `schema` (the contract)."""
+    TypeAdapter(schema).validate_python(answer)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.contract import served_routes
+from app.api.routes import served_routes
 from app.auth.keys import revoke_key
 from app.auth.scopes import is_open, required
 from app.db.engine import make_engine

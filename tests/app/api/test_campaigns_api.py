@@ -10,10 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from app.api.answers import CampaignAnswer
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
+from app.serving.answers import CampaignAnswer
 from models.holdout import in_holdout
+from tests.app.api.conftest import conforms
 
 from .test_upsell_api import client_for, load
 
@@ -34,7 +35,7 @@ def targets(client: TestClient, **params: Any) -> dict[str, Any]:
     response = client.get("/v1/campaigns/targets", params=params)
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
-    CampaignAnswer.model_validate(answer)
+    conforms(CampaignAnswer, answer)
     return answer
 
 

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from app.api.answers import BasketAnswer, CrossSellAnswer, RelatedAnswer
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.demo import shop
@@ -19,8 +18,10 @@ from app.demo.generate import generate
 from app.ingest.importer import import_records, run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
+from app.serving.answers import BasketAnswer, CrossSellAnswer, RelatedAnswer
 from app.settings import Settings
 from app.training.train import train
+from tests.app.api.conftest import conforms
 
 from .conftest import keyed_client
 
@@ -123,7 +124,7 @@ def items_of(url: str) -> dict[str, dict[str, Any]]:
 def test_a_customer_gets_new_items_with_reasons(served: tuple[TestClient, str]) -> None:
     client, url = served
     answer = client.get("/v1/customers/C000010/cross-sell", params={"limit": 8}).json()
-    CrossSellAnswer.model_validate(answer)
+    conforms(CrossSellAnswer, answer)
     assert answer["source"] == "personal" and len(answer["items"]) == 8
     owned = owned_by(url, "C000010")
     for item in answer["items"]:
@@ -137,7 +138,7 @@ def test_a_customer_gets_new_items_with_reasons(served: tuple[TestClient, str]) 
 def test_an_unknown_customer_gets_the_cold_start_answer(served: tuple[TestClient, str]) -> None:
     client, _ = served
     answer = client.get("/v1/customers/never-seen/cross-sell").json()
-    CrossSellAnswer.model_validate(answer)
+    conforms(CrossSellAnswer, answer)
     assert answer["source"] == "popular"
     buyers = [i["reasons"][0]["evidence"]["buyers"] for i in answer["items"]]
     assert len(buyers) == 10 and buyers == sorted(buyers, reverse=True)
@@ -238,7 +239,7 @@ def test_complements_are_bought_together_with_support_confidence_and_lift(
     found = [item for answer in answers for item in answer["items"]]
     assert found, "no camera has a complement"
     for answer in answers:
-        RelatedAnswer.model_validate(answer)
+        conforms(RelatedAnswer, answer)
         confidences = [i["confidence"] for i in answer["items"]]
         assert confidences == sorted(confidences, reverse=True)
     assert all(i["support"] >= 3 and i["lift"] > 1 for i in found)
@@ -250,7 +251,7 @@ def test_complements_are_bought_together_with_support_confidence_and_lift(
 def test_similar_items_come_from_the_collaborative_space(served: tuple[TestClient, str]) -> None:
     client, _ = served
     answer = client.get("/v1/items/I00001/related", params={"kind": "similar", "limit": 5}).json()
-    RelatedAnswer.model_validate(answer)
+    conforms(RelatedAnswer, answer)
     assert len(answer["items"]) == 5
     assert "I00001" not in [i["item_id"] for i in answer["items"]]
     assert answer["items"][0]["reasons"][0]["evidence"]["basis"] == "collaborative"
@@ -262,7 +263,7 @@ def test_an_anonymous_basket_gets_its_complements(served: tuple[TestClient, str]
     machines = sorted(i for i, f in catalog.items() if f["category"] == "coffee machines")
     body = {"items": [*machines[:1], "not-in-the-model"], "limit": 5}
     answer = client.post("/v1/baskets/recommendations", json=body).json()
-    BasketAnswer.model_validate(answer)
+    conforms(BasketAnswer, answer)
     assert answer["unknown_items"] == ["not-in-the-model"]
     suggested = [catalog[i["item_id"]]["category"] for i in answer["items"]]
     assert machines[0] not in [i["item_id"] for i in answer["items"]]

@@ -16,10 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from app.api.answers import OffersAnswer
 from app.db.migrate import upgrade
+from app.serving.answers import OffersAnswer
 from app.serving.offer_candidates import peer_items
 from models.holdout import in_holdout
+from tests.app.api.conftest import conforms
 
 from .test_upsell_api import client_for, load
 
@@ -45,7 +46,7 @@ def offers(client: TestClient, customer_id: str, **params: Any) -> dict[str, Any
     response = client.get(f"/v1/customers/{customer_id}/offers", params=params)
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
-    OffersAnswer.model_validate(answer)
+    conforms(OffersAnswer, answer)
     return answer
 
 
@@ -186,16 +187,16 @@ def test_what_a_department_bought_since_training_counts_once_for_its_account(
             )
         }
     recommender = registry.get()
-    new_item = next(i for i in recommender.vocab.item_ids if i not in bought)
-    before_items, before_using = peer_items(recommender, [peer])
+    new_item = next(i for i in recommender.catalog.item_ids if i not in bought)
+    before_items, before_using = peer_items(recommender.customers, [peer])
     lines = [
         sale_line(f"live-{peer}-1", peer, new_item),
         sale_line(f"live-{peer}-2", peer, new_item),  # twice: still one department
         sale_line(f"live-{peer}-3", peer, owned_item),  # already in the model
     ]
     assert served.post("/v1/purchases", json=lines).json()["inserted"] == 3
-    items, using = peer_items(registry.get(), [peer])
-    ids = recommender.vocab.item_ids
+    items, using = peer_items(registry.get().customers, [peer])
+    ids = recommender.catalog.item_ids
     counts = {ids[i]: n for i, n in zip(items.tolist(), using.tolist(), strict=True)}
     assert counts[new_item] == 1 and counts[owned_item] == 1
     assert len(items) == len(before_items) + 1 and using.max() == 1 == before_using.max()

@@ -9,11 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from app.api.answers import RelatedAnswer
 from app.db.engine import make_engine
+from app.serving.answers import RelatedAnswer
 from app.settings import Settings
 from app.training.data import load_snapshot
 from app.training.train import train
+from tests.app.api.conftest import conforms
 
 from .conftest import keyed_client
 
@@ -43,7 +44,7 @@ def items(url: str) -> dict[str, tuple[str, float]]:
 
 def premium(client: TestClient, item_id: str) -> list[dict[str, Any]]:
     answer = client.get(f"/v1/items/{item_id}/related", params={"kind": "premium"}).json()
-    RelatedAnswer.model_validate(answer)
+    conforms(RelatedAnswer, answer)
     found: list[dict[str, Any]] = answer["items"]
     return found
 

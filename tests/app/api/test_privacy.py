@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Integer, select, text
 
-from app.api.contract import served_routes
+from app.api.routes import served_routes
 from app.db import tables
 from app.db.engine import make_engine
 from app.db.erase import customer_hash, customer_tables

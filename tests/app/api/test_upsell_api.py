@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from app.api.answers import UpsellAnswer
 from app.cli import IMPORT_ORDER
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
@@ -18,8 +17,10 @@ from app.demo.generate import generate
 from app.ingest.importer import import_records, run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
+from app.serving.answers import UpsellAnswer
 from app.settings import Settings
 from app.training.train import train
+from tests.app.api.conftest import conforms
 
 from .conftest import keyed_client
 
@@ -110,7 +111,7 @@ def upsell(client: TestClient, customer_id: str) -> dict[str, Any]:
     response = client.get(f"/v1/customers/{customer_id}/upsell")
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
-    UpsellAnswer.model_validate(answer)
+    conforms(UpsellAnswer, answer)
     return answer
 
 

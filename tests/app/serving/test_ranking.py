@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.serving.recommender import top_k
+from models.ranking import top_k
 
 
 @st.composite
