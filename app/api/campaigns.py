@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import EngineDep, RegistryDep
+from app.api.deps import RegistryDep
 from app.api.recommend import RESPONSES
 from app.errors import ErrorResponse, NextBestError
 from app.ingest.ids import ExternalId
@@ -52,7 +52,6 @@ class NotAcceptable(NextBestError):
 def campaign_targets(
     request: Request,
     registry: RegistryDep,
-    engine: EngineDep,
     kind: Annotated[Literal["upgrade", "cross_sell"], Query(description="The offer")],
     plan: Annotated[Id, Query(description="upgrade: the plan to upgrade to (default any)")] = None,
     item: Annotated[Id, Query(description="cross_sell: the item to offer (required)")] = None,
@@ -65,7 +64,7 @@ def campaign_targets(
     read from the database (in a thread: `def`).
     """
     wants_csv = _wants_csv(request.headers.get("accept", ""))
-    answer = registry.get().campaigns.targets(engine, kind, plan, item, limit)
+    answer = registry.get().campaigns.targets(registry.engine, kind, plan, item, limit)
     if wants_csv:
         name = f"{kind}-{plan or item or 'any'}.csv".replace("/", "_")
         return Response(

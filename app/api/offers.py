@@ -2,9 +2,9 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from app.api.deps import CustomerPath, EngineDep, RegistryDep
+from app.api.deps import CustomerPath, RegistryDep, in_answer_thread, serving
 from app.api.schemas import OffersQuery
 from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.observability.metrics import offers_served
@@ -21,11 +21,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get(ROUTE.removeprefix("/v1"), operation_id="offers", responses=RESPONSES)
-def offers(
+async def offers(
     customer_id: CustomerPath,
     query: Annotated[OffersQuery, Query()],
     registry: RegistryDep,
-    engine: EngineDep,
+    request: Request,
 ) -> OffersAnswer:
     """Next best offers of every kind (upgrade, billing, retention, cross-sell, bundle,
     replenishment, premium, expansion), ranked by expected value, each with its
@@ -35,9 +35,11 @@ def offers(
     an open complaint (retention offers excepted), offers dismissed within the
     cool-down, a second upsell, and anything over the frequency cap counted from the
     customer's impressions. `explain=true` lists what was held back and by which rule.
-    The customer's flags, events and subscription are read per request (in a thread).
+    The customer's flags, events and subscription are read per request (in the
+    worker's answer thread, off the event loop).
     """
     asked = OfferRequest(customer_id, query.limit, tuple(query.kinds), query.channel, query.explain)
-    answer = registry.for_customer(customer_id).offers.answer(engine, asked)
+    services = await serving(registry, customer_id)
+    answer = await in_answer_thread(request, services.offers.answer, registry.engine, asked)
     offers_served(ROUTE, answer["offers"])
     return answer

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import CustomerPath, EngineDep, RegistryDep, serving
+from app.api.deps import CustomerPath, RegistryDep, serving
 from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.serving.answers import CustomerProfile, SegmentsAnswer
 
@@ -23,9 +23,7 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
         **UNAVAILABLE,
     },
 )
-def customer_profile(
-    customer_id: CustomerPath, registry: RegistryDep, engine: EngineDep
-) -> CustomerProfile:
+def customer_profile(customer_id: CustomerPath, registry: RegistryDep) -> CustomerProfile:
     """Who the customer is (account, country, marketing opt-out), their RFM scores and
     segment as of the model's training, the live subscription with usage against its
     limits and renewal date, open tickets, and the latest 20 purchase lines.
@@ -34,7 +32,7 @@ def customer_profile(
     customer added after training has no RFM scores yet (`rfm` is null and `notes`
     says why).
     """
-    return registry.for_customer(customer_id).profiles.answer(engine, customer_id)
+    return registry.for_customer(customer_id).profiles.answer(registry.engine, customer_id)
 
 
 @router.get("/segments", operation_id="segments", responses={**ERROR_RESPONSES, **UNAVAILABLE})

@@ -8,12 +8,11 @@ logged. A key this worker checked recently is answered from memory; any other is
 from the database in a thread, never on the event loop.
 """
 
-from typing import Annotated
-
-from fastapi import Request, Security
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.responses import Response
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.base import SecurityBase
 
 from app.auth.keys import Key, KeyStore
 from app.auth.scopes import is_open, required
@@ -29,24 +28,37 @@ from app.errors import (
 MISSING = "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 INVALID = "the API key is not valid (unknown, revoked or malformed)"
 
-bearer = HTTPBearer(
-    auto_error=False, scheme_name="bearer", description="Authorization: Bearer <key>"
-)
-header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, scheme_name="apiKey", description="X-API-Key: <key>"
-)
+
+class ApiKey(SecurityBase):
+    """The API key, as a security scheme FastAPI documents and a dependency it calls.
+
+    One dependency, not a bearer scheme and a header scheme beside a checker: each
+    dependency is a step FastAPI takes on every request. The contract names the bearer
+    form; `X-API-Key: <key>` is accepted the same (the scheme's description says so).
+    """
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(
+            description="Authorization: Bearer <key>, or the same key as X-API-Key: <key>"
+        )
+        self.scheme_name = "bearer"
+
+    async def __call__(self, request: Request) -> Key:
+        """The caller's key, checked against the scope the route needs."""
+        key = await checked(request, presented(request))
+        request.state.api_key_id = key.key_id
+        return key
 
 
-async def api_key(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-    key_header: Annotated[str | None, Security(header)],
-) -> Key:
-    """The caller's key, checked against the scope the route needs."""
-    text = credentials.credentials if credentials else key_header
-    key = await checked(request, (text or "").strip())
-    request.state.api_key_id = key.key_id
-    return key
+api_key = ApiKey()
+
+
+def presented(request: Request) -> str:
+    """The key from `Authorization: Bearer ...` or `X-API-Key` ("" for none)."""
+    kind, _, token = request.headers.get("authorization", "").partition(" ")
+    if kind.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key", "").strip()
 
 
 async def checked(request: Request, text: str) -> Key:
@@ -64,7 +76,7 @@ async def checked(request: Request, text: str) -> Key:
             ) from exc
     if key is None:
         raise Unauthorized(INVALID)
-    scope = required(request.method, request.url.path)
+    scope = required(request.method, request.scope["path"])
     if not key.allows(scope):
         raise Forbidden(
             f"the key {key.key_id} lacks the '{scope}' scope this route needs "
@@ -76,12 +88,9 @@ async def checked(request: Request, text: str) -> Key:
 async def unmatched(request: Request, exc: Exception) -> Response:
     """A path no route serves: 404, but only to a caller with a key (outside the open
     paths), so probing without one learns nothing of which paths exist."""
-    if request.scope.get("route") is None and not is_open(request.url.path):
-        bearer_text = request.headers.get("authorization", "")
-        kind, _, token = bearer_text.partition(" ")
-        text = token if kind.lower() == "bearer" else request.headers.get("x-api-key", "")
+    if request.scope.get("route") is None and not is_open(request.scope["path"]):
         try:
-            await checked(request, text.strip())
+            await checked(request, presented(request))
         except NextBestError as refused:
             response = error_response(refused.status, refused.code, refused.message)
             response.headers.update(refused.headers)

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from app.api.deps import CustomerPath, EngineDep, RegistryDep
+from app.api.deps import CustomerPath, RegistryDep, in_answer_thread, serving
 from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.observability.metrics import upsell_served
 from app.serving.answers import UpsellAnswer
@@ -19,15 +19,19 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get(ROUTE.removeprefix("/v1"), operation_id="upsell", responses=RESPONSES)
-def upsell(customer_id: CustomerPath, registry: RegistryDep, engine: EngineDep) -> UpsellAnswer:
+async def upsell(
+    customer_id: CustomerPath, registry: RegistryDep, request: Request
+) -> UpsellAnswer:
     """A plan-ladder suggestion: upgrade (now, at renewal or at the trial's end),
     monthly to annual billing with the yearly saving, a retention offer for a customer
     at risk, or "not now" with why (no plan, open complaint, trial just started, top
     tier, price over the limit, low loyalty, no need).
 
-    Reads the customer's live subscription, usage and tickets (in a thread: `def`), so
-    a complaint opened a minute ago already counts. An unknown customer is a 404.
+    Reads the customer's live subscription, usage and tickets (in the worker's answer
+    thread, off the event loop), so a complaint opened a minute ago already counts. An
+    unknown customer is a 404.
     """
-    answer = registry.for_customer(customer_id).upsell.answer(engine, customer_id)
+    services = await serving(registry, customer_id)
+    answer = await in_answer_thread(request, services.upsell.answer, registry.engine, customer_id)
     upsell_served(ROUTE, answer["decision"])
     return answer

@@ -13,13 +13,14 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -45,6 +46,22 @@ def install(app: FastAPI, serving: Serving, last_training: Callable[[], Training
     app.add_api_route(
         "/metrics", metrics, methods=["GET"], operation_id="metrics", include_in_schema=False
     )
+
+
+def forget_gone_workers() -> None:
+    """Drop the live gauges of worker processes that are gone (a worker the supervisor
+    replaced after it died), so /metrics shows only the workers serving now."""
+    directory = os.environ.get(MULTIPROC)
+    if not directory:
+        return
+    pids = {int(f.stem.rsplit("_", 1)[1]) for f in Path(directory).glob("gauge_live*_*.db")}
+    for pid in pids - {os.getpid()}:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            mark_process_dead(pid)  # type: ignore[no-untyped-call]
+        except PermissionError:
+            pass  # alive, another user's
 
 
 def _shared() -> CollectorRegistry:

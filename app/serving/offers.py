@@ -94,11 +94,29 @@ class OfferAnswers:
         self.reads: dict[str, OfferReads] = {}
 
     def answer(self, engine: Engine, request: OfferRequest, now: int | None = None) -> OffersAnswer:
-        """The ranked, screened offers for one customer; 404 for an unknown one."""
+        """The ranked, screened offers for one customer; 404 for an unknown one
+        (`read`, then `respond`: blocking)."""
         now = int(time.time()) if now is None else now
+        return self.respond(request, self.read(engine, request.customer_id, now), now)
+
+    def read(self, engine: Engine, customer_id: str, now: int) -> "Situation | None":
+        """What the answer needs from the database: the customer's flags and events,
+        their live subscription and the account's departments; None when the database
+        cannot be read (the answer is then the degraded one); 404 for an unknown customer.
+
+        The request's only blocking step: an event loop runs it in a thread, and
+        `respond` on the loop.
+        """
         try:
-            situation = self._read(engine, request.customer_id, now)
+            return self._read(engine, customer_id, now)
         except Unavailable:
+            return None
+
+    def respond(
+        self, request: OfferRequest, situation: "Situation | None", now: int
+    ) -> OffersAnswer:
+        """The ranked, screened offers from what `read` found (memory and numpy only)."""
+        if situation is None:
             return self._degraded(request)
         policy = self.policy
         standing = Standing(

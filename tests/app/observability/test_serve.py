@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,40 +167,84 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def open_connections(port: int, n: int) -> list[socket.socket]:
-    """`n` keep-alive connections, each answered once (so a worker has adopted it)."""
-    opened = []
-    for _ in range(n):
-        client = socket.create_connection(("127.0.0.1", port), timeout=10)
-        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-        assert client.recv(4096).startswith(b"HTTP/1.1 200")
-        opened.append(client)
-    return opened
+class Connection:
+    """One keep-alive HTTP/1.1 connection, its local port known (to find its worker)."""
 
+    def __init__(self, port: int, key: str) -> None:
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.port = self.socket.getsockname()[1]
+        self.request = (
+            "GET /v1/customers/C000001/cross-sell HTTP/1.1\r\nHost: test\r\n"
+            f"Authorization: Bearer {key}\r\n\r\n"
+        ).encode()
 
-def split(server: Served, port: int) -> dict[int, set[int]]:
-    """Per process of the server (the serving process and its workers): client ports."""
-    pids = [server.process.pid, *children(server.process.pid)]
-    return {pid: held(pid, port) for pid in pids}
+    def ask(self) -> int:
+        """Send the request; the answer's status."""
+        self.socket.sendall(self.request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += self._chunk()
+        head, body = data.split(b"\r\n\r\n", 1)
+        length = int(
+            next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(
+                b":"
+            )[1]
+        )
+        while len(body) < length:
+            body += self._chunk()
+        return int(head.split()[1])
+
+    def _chunk(self) -> bytes:
+        chunk = self.socket.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        return chunk
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
-def test_long_lived_connections_go_to_the_worker_holding_fewest(server: Served) -> None:
+def test_a_killed_worker_is_replaced_within_5_s_and_the_other_answers_meanwhile(
+    server: Served, shop: tuple[str, Path]
+) -> None:
     port = int(server.base.rsplit(":", 1)[1])
-    clients = open_connections(port, 16)
-    holding = {pid: ports for pid, ports in split(server, port).items() if ports}
-    assert sorted(len(ports) for ports in holding.values()) == [8, 8]  # not 6 and 10
-    assert server.process.pid not in holding  # the serving process keeps none
+    key = new_key(shop[0], "read")
+    workers = [int(pid) for pid in workers_serving(metrics(server.base))]
+    connections = [Connection(port, key) for _ in range(8)]  # the kernel spreads them
+    assert all(c.ask() == 200 for c in connections)
+    held_by = {pid: held(pid, port) for pid in workers}
+    victim, survivor = sorted(workers, key=lambda pid: -len(held_by[pid]))
+    survivors = [c for c in connections if c.port in held_by[survivor]]
+    assert survivors, "every connection went to one worker"
+    failures: list[str] = []
+    answered = [0]
+    stop = threading.Event()
 
-    first, _ = holding  # a client closes every connection to one worker ...
-    for client in clients:
-        if client.getsockname()[1] in holding[first]:
-            client.close()
-    deadline = time.time() + 10
-    while any(split(server, port)[first]) and time.time() < deadline:
+    def keep_asking(connection: Connection) -> None:
+        while not stop.is_set():
+            try:
+                status = connection.ask()
+            except OSError as exc:
+                failures.append(repr(exc))
+                return
+            if status != 200:
+                failures.append(str(status))
+            answered[0] += 1
+
+    threads = [threading.Thread(target=keep_asking, args=(c,)) for c in survivors]
+    for thread in threads:
+        thread.start()
+    killed = time.time()
+    os.kill(victim, signal.SIGKILL)
+    replaced = None
+    while time.time() - killed < 10:
+        serving = {int(pid) for pid in workers_serving(metrics(server.base))}
+        if len(serving) == 2 and victim not in serving:
+            replaced = time.time() - killed
+            break
         time.sleep(0.1)
-    more = open_connections(port, 8)  # ... and the new ones go to that worker
-    after = split(server, port)
-    assert after[first] == {client.getsockname()[1] for client in more}
-    for client in clients + more:
-        client.close()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    for connection in connections:
+        connection.socket.close()
+    assert replaced is not None and replaced < 5, replaced
+    assert failures == [] and answered[0] > 10  # the other worker kept answering

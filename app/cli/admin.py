@@ -1,27 +1,18 @@
 """`nextbest keys ...`, `nextbest models ...`, `nextbest customers ...`: the operator's
 commands.
 
-Kept apart from app.cli, which holds the data and serving commands, so each module
-stays readable in one sitting.
 """
 
-from contextlib import AbstractContextManager
 from enum import StrEnum
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 
+from app.cli.common import database
 from app.settings import get_settings
 
 keys_cli = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 models_cli = typer.Typer(help="Model versions: list, activate, roll back.", no_args_is_help=True)
-
-
-def _database() -> AbstractContextManager[Engine]:
-    from app.db.migrate import migrated  # Alembic only when a command runs
-
-    return migrated(get_settings().database_url)
 
 
 class Scope(StrEnum):
@@ -41,7 +32,7 @@ def keys_create(
     """Create a key; it is printed once and stored only as a hash."""
     from app.auth.keys import create_key
 
-    with _database() as engine:
+    with database() as engine:
         key, text = create_key(engine, {s.value for s in scope}, name or "unnamed")
     typer.echo(text)
     scopes = ", ".join(sorted(key.scopes))
@@ -53,7 +44,7 @@ def keys_list() -> None:
     """Every key with its scopes (never the secret)."""
     from app.auth.keys import list_keys
 
-    with _database() as engine:
+    with database() as engine:
         for key in list_keys(engine):
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "live"
             scopes = ",".join(sorted(key.scopes))
@@ -65,7 +56,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (nb_<id>_
     """Revoke a key; servers stop accepting it within NEXTBEST_KEY_CACHE_SECONDS."""
     from app.auth.keys import revoke_key
 
-    with _database() as engine:
+    with database() as engine:
         if not revoke_key(engine, key_id):
             typer.echo(f"error: no live key {key_id!r}", err=True)
             raise typer.Exit(1)
@@ -77,7 +68,7 @@ def models_list() -> None:
     """Every trained version, newest first, with its status and metric."""
     from app.training import versions
 
-    with _database() as engine:
+    with database() as engine:
         rows = versions.listed(engine)
     for v in rows:
         value = "" if v.metric_value is None else f"{v.metric} {v.metric_value:.4f}"
@@ -91,7 +82,7 @@ def models_activate(version: Annotated[str, typer.Argument(help="A version from 
     """Make a version the active one; servers switch to it within their refresh interval."""
     from app.training import versions
 
-    with _database() as engine:
+    with database() as engine:
         try:
             row = versions.activate(engine, version, "activated by hand")
         except LookupError as exc:
@@ -105,7 +96,7 @@ def models_rollback() -> None:
     """Activate the version that was active before the current one."""
     from app.training import versions
 
-    with _database() as engine:
+    with database() as engine:
         try:
             row = versions.rollback(engine)
         except LookupError as exc:
@@ -125,7 +116,7 @@ def customers_erase(customer_id: Annotated[str, typer.Argument(help="The custome
     from app.serving.erasure import STAMP, announce
 
     settings = get_settings()
-    with _database() as engine:
+    with database() as engine:
         deleted = erase(engine, customer_id)
     if deleted is None:
         typer.echo(f"error: no customer {customer_id!r} (unknown, or erased already)", err=True)
@@ -144,7 +135,7 @@ def customers_export(customer_id: Annotated[str, typer.Argument(help="The custom
     from app.serving.registry import Registry
 
     settings = get_settings()
-    with _database() as engine:
+    with database() as engine:
         registry = Registry(settings.model_dir, engine)
         registry.refresh()
         with engine.connect() as conn:
