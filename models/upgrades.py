@@ -5,8 +5,8 @@ was known *then* (the plan, the usage readings and the tickets up to that moment
 be judged on what happened *after*, or it learns from the future. The same functions
 build the stacked monthly snapshots that training fits on and the snapshot at an
 evaluation cutoff, every step vectorised over subscribers; one subscriber's features at
-request time come from `one_state`, the same steps on one row, which a property test
-holds equal to `state` so that training and serving cannot drift apart.
+request time come from `one_state`, through the same feature definition (`_features`)
+on one row, which a property test holds equal to `state`.
 
 The features are the drivers a salesperson would name: how close usage is to the
 plan's limits (in bands), its trend, the renewal window, an open complaint, tenure,
@@ -18,6 +18,7 @@ record only the current billing period, so past snapshots take it as it is now.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -107,29 +108,96 @@ def state(
     usage, before = _readings(h, customer, (at, at - TREND_DAYS * DAY), metrics)
     tenure = (at - h.sub_started[subs]) / DAY
     top, growth = pressure(usage, before, ladder.limits[plan])
-    ahead = top * np.exp(np.clip(growth, 0.0, 1.0))  # where usage will be in 90 days
-    band = np.searchsorted(BANDS, top, side="right")
     renewal = h.sub_annual[subs] & (_next_renewal(h, subs, at) - at <= RENEWAL_DAYS * DAY)
-    knots = np.array(KNOTS)
-    top, ahead = np.clip(top, 0.0, 1.5), np.clip(ahead, 0.0, 1.5)
-    features = np.column_stack(
+    facts = (
+        renewal,
+        _open_complaint(h, customer, at),
+        tenure,
+        h.loyal[customer],
+        h.sub_annual[subs],
+    )
+    features = _features(_COLUMNS, top, growth, *facts)
+    return Snapshot(at, subs, customer, plan, usage, before, tenure, features)
+
+
+class _Columns:
+    """The steps of `_features` on whole columns (training, evaluation)."""
+
+    exp = staticmethod(np.exp)
+    clip = staticmethod(np.clip)
+    maximum = staticmethod(np.maximum)
+
+    @staticmethod
+    def band(ratio: Any) -> Any:
+        return np.searchsorted(BANDS, ratio, side="right")
+
+    @staticmethod
+    def stack(columns: list[Any]) -> np.ndarray:
+        result: np.ndarray = np.column_stack(columns).astype(np.float64)
+        return result
+
+
+class _One:
+    """The same steps on one subscriber's Python floats (serving): numpy's calls on
+    arrays of one row cost more than the rest of an upsell answer."""
+
+    @staticmethod
+    def exp(value: Any) -> float:
+        return float(np.exp(value))  # numpy's routine, as for columns: the same last bit
+
+    @staticmethod
+    def clip(value: Any, low: float, high: float) -> Any:
+        return min(max(value, low), high)
+
+    @staticmethod
+    def maximum(low: float, value: Any) -> Any:
+        return max(low, value)
+
+    @staticmethod
+    def band(ratio: Any) -> int:
+        return sum(ratio >= edge for edge in BANDS)
+
+    @staticmethod
+    def stack(columns: list[Any]) -> np.ndarray:
+        return np.array(columns, dtype=np.float64)
+
+
+_COLUMNS, _ONE = _Columns(), _One()
+
+
+def _features(
+    ops: _Columns | _One,
+    top: Any,
+    growth: Any,
+    renewal: Any,
+    complaint: Any,
+    tenure_days: Any,
+    loyal: Any,
+    annual: Any,
+) -> np.ndarray:
+    """The feature columns (FEATURES) from what is known of subscribers at a moment:
+    written once, for whole columns (`_COLUMNS`, training) and one row (`_ONE`, serving).
+    `top` and `growth` are `pressure`'s."""
+    ahead = top * ops.exp(ops.clip(growth, 0.0, 1.0))  # where usage will be in 90 days
+    band = ops.band(top)
+    top, ahead = ops.clip(top, 0.0, 1.5), ops.clip(ahead, 0.0, 1.5)
+    hinges = [ops.maximum(0.0, value - knot) for value in (top, ahead) for knot in KNOTS]
+    return ops.stack(
         [
             top,
             ahead,
             band == 1,
             band == 2,
             band == 3,
-            np.clip(growth, -1.0, 1.0),
+            ops.clip(growth, -1.0, 1.0),
             renewal,
-            _open_complaint(h, customer, at),
-            tenure >= TENURE_DAYS,
-            h.loyal[customer],
-            h.sub_annual[subs],
-            np.maximum(0.0, top[:, None] - knots),
-            np.maximum(0.0, ahead[:, None] - knots),
+            complaint,
+            tenure_days >= TENURE_DAYS,
+            loyal,
+            annual,
+            *hinges,
         ]
-    ).astype(np.float64)
-    return Snapshot(at, subs, customer, plan, usage, before, tenure, features)
+    )
 
 
 def one_state(
@@ -146,12 +214,11 @@ def one_state(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(usage, before, features) of one subscriber at `at`, the numbers `state` gives.
 
-    Why a second spelling: the serving path builds one subscriber's state per request,
-    and `state`'s fifty numpy calls on arrays of one row cost more than the rest of the
-    upsell answer. Each step here is the scalar form of the same step there (a property
-    test holds the two equal on random histories). `readings` are (metric column, value,
-    time); `renews` is the recorded renewal date, else `started` (as `sub_renews`);
-    `complaint` is a complaint open at `at`.
+    The serving path builds one subscriber's state per request from the readings it
+    read: the features come from the same `_features` as training's, on one row's
+    Python floats (a property test holds the two equal on random histories).
+    `readings` are (metric column, value, time); `renews` is the recorded renewal date,
+    else `started` (as `sub_renews`); `complaint` is a complaint open at `at`.
     """
     metrics = ladder.limits.shape[1]
     usage, before = [np.nan] * metrics, [np.nan] * metrics
@@ -164,42 +231,20 @@ def one_state(
     usage_now = np.array(usage, dtype=np.float64)
     usage_before = np.array(before, dtype=np.float64)
     top, growth = pressure_of_one(usage_now, usage_before, ladder.limits[plan])
-    # np.exp, not math.exp: the same routine as `state`'s, so the same last bit
-    ahead = top * float(np.exp(min(max(growth, 0.0), 1.0)))
-    band = sum(top >= edge for edge in BANDS)
     year = 365 * DAY
     renewal = annual and renews + year * ((at - renews) // year + 1) - at <= RENEWAL_DAYS * DAY
-    top, ahead = min(max(top, 0.0), 1.5), min(max(ahead, 0.0), 1.5)
-    columns = [
-        top,
-        ahead,
-        band == 1,
-        band == 2,
-        band == 3,
-        min(max(growth, -1.0), 1.0),
-        renewal,
-        complaint,
-        (at - started) / DAY >= TENURE_DAYS,
-        loyal,
-        annual,
-    ]
-    hinges = [max(0.0, value - knot) for value in (top, ahead) for knot in KNOTS]
-    return usage_now, usage_before, np.array(columns + hinges, dtype=np.float64)
+    tenure = (at - started) / DAY
+    features = _features(_ONE, top, growth, renewal, complaint, tenure, loyal, annual)
+    return usage_now, usage_before, features
 
 
 def pressure_of_one(
     usage: np.ndarray, before: np.ndarray, limits: np.ndarray
 ) -> tuple[float, float]:
-    """`pressure` of one subscriber's readings, as Python floats (see `one_state`)."""
-    if not len(usage):
-        return 0.0, 0.0
-    ratio = usage / limits
-    ratio[np.isnan(ratio)] = 0.0
-    worst = int(ratio.argmax())
-    now, then = float(usage[worst]), float(before[worst])
-    change = now / then if then > 0 else np.nan
-    growth = float(np.log(change)) if 0 < change < np.inf else 0.0
-    return float(ratio[worst]), growth
+    """`pressure` of one subscriber's readings, as Python floats: `pressure` itself, on
+    a table of one row."""
+    top, growth = pressure(usage[None, :], before[None, :], limits[None, :])
+    return float(top[0]), float(growth[0])
 
 
 def pressure(
