@@ -1,0 +1,128 @@
+"""Soak: 30 activations and rollbacks of a 100,000-customer model under load, with 2
+workers; each worker's memory after them against after the first, and failed requests.
+
+The data set is the one `bench/offers.py` builds (run that first); a second version is
+trained beside the first. wrk drives `GET /v1/customers/{id}/cross-sell` with 16
+connections the whole time, while the versions are activated in turn, each time
+waiting until both workers serve the new one (read from /metrics). Each worker's
+resident memory (VmRSS) is read after the first swap and after the last.
+
+    python bench/soak.py
+    python bench/soak.py --swaps 10
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.serving import bench_key, server
+from bench.upsell import LUA, nextbest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def serving(base: str) -> dict[int, str]:
+    """Worker pid -> the version it serves, from /metrics."""
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    found = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "nextbest_model_info":
+            for sample in family.samples:
+                if sample.value == 1:
+                    found[int(sample.labels["pid"])] = sample.labels["version"]
+    return found
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def switch_to(version: str, base: str, env: dict[str, str]) -> float:
+    """Activate `version`; seconds until both workers serve it."""
+    start = time.perf_counter()
+    nextbest("models", "activate", version, env=env)
+    while True:
+        now = serving(base)
+        if len(now) == 2 and set(now.values()) == {version}:
+            return time.perf_counter() - start
+        time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--swaps", type=int, default=30, help="activations and rollbacks each")
+    parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "offers")
+    args = parser.parse_args()
+    work = args.dir / str(args.customers)
+    if not (work / "nextbest.db").is_file():
+        parser.error(f"no data set in {work}: run bench/offers.py first")
+    url = f"sqlite:///{work / 'nextbest.db'}"
+    models = work / "soak-models"
+    env = {
+        "NEXTBEST_DATABASE_URL": url,
+        "NEXTBEST_MODEL_DIR": str(models),
+        "NEXTBEST_REFRESH_SECONDS": "1",
+    }
+    shutil.rmtree(models, ignore_errors=True)
+    versions = []
+    for _ in range(2):
+        nextbest("train", env=env)
+        versions.append(nextbest("models", "list", env=env).split()[0])  # newest first
+    first, second = versions
+    nextbest("models", "activate", first, env=env)
+    key = bench_key(url)
+    base = "http://127.0.0.1:8000"
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000", "--workers", "2"]
+    (work / "ids.txt").write_text("\n".join(f"C{n:06d}" for n in range(1, args.customers + 1)))
+    with server(command, f"{base}/healthz", env), tempfile.TemporaryDirectory() as scratch:
+        while len(serving(base)) < 2:
+            time.sleep(0.5)
+        script = Path(scratch) / "load.lua"
+        script.write_text(
+            f'IDS = "{work / "ids.txt"}"\nPATH = "/v1/customers/%s/cross-sell"\n{LUA}'
+        )
+        wrk = ["wrk", "-t1", "-c16", "-d3600s", "-s", str(script), base]
+        load = subprocess.Popen(
+            [*wrk, "-H", f"Authorization: Bearer {key}"], stdout=subprocess.PIPE, text=True
+        )
+        seconds = [switch_to(second, base, env)]
+        after_first = {pid: rss_mib(pid) for pid in serving(base)}
+        for _ in range(args.swaps - 1):
+            seconds.append(switch_to(first, base, env))
+            seconds.append(switch_to(second, base, env))
+        seconds.append(switch_to(first, base, env))
+        after_last = {pid: rss_mib(pid) for pid in serving(base)}
+        load.send_signal(signal.SIGINT)  # wrk prints its figures on SIGINT
+        out = load.communicate(timeout=30)[0]
+    print(f"\n{args.customers:,} customers; 2 workers; {args.swaps} activations and rollbacks")
+    print(
+        f"under wrk -t1 -c16 on the cross-sell route; switch took {min(seconds):.1f}-"
+        f"{max(seconds):.1f} s (both workers)\n"
+    )
+    print("| worker | RSS after the first swap, MiB | after the last, MiB | change |")
+    print("|---|---:|---:|---:|")
+    for pid, before in after_first.items():
+        after = after_last.get(pid, float("nan"))
+        print(f"| {pid} | {before:,.0f} | {after:,.0f} | {(after / before - 1):+.1%} |")
+    errors = [line for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line]
+    requests = [line for line in out.splitlines() if "requests in" in line]
+    print("\n" + "\n".join(requests + (errors or ["no non-2xx answers, no socket errors"])))
+
+
+if __name__ == "__main__":
+    main()
