@@ -27,6 +27,7 @@ import httpx
 from app.db.bulk import insert_columns
 from app.db.engine import make_engine
 from app.db.tables import offer_event
+from bench.serving import add_against
 from bench.upsell import build, load_test, print_table, train_once
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +103,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    add_against(parser)
     parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "offers")
     args = parser.parse_args()
     if not shutil.which("wrk"):

@@ -157,12 +157,15 @@ print(time.perf_counter() - start)
 
 
 @contextmanager
-def server(command: list[str], url: str, env: dict[str, str]) -> Iterator[None]:
-    """Start a server process, wait until `url` answers, stop it afterwards."""
+def server(
+    command: list[str], url: str, env: dict[str, str], checkout: Path = ROOT
+) -> Iterator[None]:
+    """Start a server process (from `checkout`, another copy of the code if given),
+    wait until `url` answers, stop it afterwards."""
     process = subprocess.Popen(
         command,
-        env={**os.environ, **env},
-        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(checkout)},
+        cwd=checkout,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -230,6 +233,28 @@ def wrk(
     return result
 
 
+def add_against(parser: argparse.ArgumentParser) -> None:
+    """The options that compare this code with another checkout of it."""
+    parser.add_argument(
+        "--against", type=Path, help="another checkout, served in turns with this one"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="turns of each, with --against")
+
+
+def runs(args: argparse.Namespace) -> list[tuple[str, Path, int]]:
+    """(label, checkout, workers) of each server run, alternating with --against."""
+    codes = [("NextBest", ROOT)]
+    if args.against:
+        codes = [("this code", ROOT), (f"code in {args.against.name}", args.against)]
+    rounds = args.rounds if args.against else 1
+    return [
+        (label, checkout, workers)
+        for workers in sorted({1, args.workers})
+        for _ in range(rounds)
+        for label, checkout in codes
+    ]
+
+
 def bench_key(url: str) -> str:
     """A read key in the benchmark's database (every /v1 route needs one)."""
     engine = make_engine(url)
@@ -249,6 +274,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="NextBest worker processes")
     parser.add_argument("--naive", type=Path, default=NAIVE)
     parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "serving")
+    add_against(parser)
     only = parser.add_mutually_exclusive_group()
     only.add_argument(
         "--serve-only", action="store_true", help="skip training, serve the newest model"
@@ -281,11 +307,12 @@ def main() -> None:
     results = {}
     env = {"NEXTBEST_DATABASE_URL": url, "NEXTBEST_MODEL_DIR": str(work / "models")}
     key = bench_key(url)
-    for workers in sorted({1, args.workers}):
-        print(f"serving NextBest, {workers} worker(s) ...", flush=True)
+    for label, checkout, workers in runs(args):
+        print(f"serving {label}, {workers} worker(s) ...", flush=True)
         command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
-        with server([*command, "--workers", str(workers)], "http://127.0.0.1:8000/healthz", env):
-            results[f"NextBest, {workers} worker(s)"] = wrk(
+        command += ["--workers", str(workers)]
+        with server(command, "http://127.0.0.1:8000/healthz", env, checkout):
+            result = wrk(
                 8000,
                 "/v1/customers/c%d/cross-sell?limit=10",
                 args.customers,
@@ -293,6 +320,7 @@ def main() -> None:
                 args.connections,
                 key=key,
             )
+        results[f"{label}, {workers} worker(s), run {len(results) + 1}"] = result
     print("serving the naive server ...", flush=True)
     naive = [sys.executable, str(args.naive), "--synthetic", size, "--port", "8001"]
     with server(naive, "http://127.0.0.1:8001/recommend/c0", {}):

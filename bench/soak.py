@@ -78,12 +78,16 @@ def main() -> None:
         "NEXTBEST_MODEL_DIR": str(models),
         "NEXTBEST_REFRESH_SECONDS": "1",
     }
-    shutil.rmtree(models, ignore_errors=True)
-    versions = []
-    for _ in range(2):
-        nextbest("train", env=env)
-        versions.append(nextbest("models", "list", env=env).split()[0])  # newest first
-    first, second = versions
+    listed = nextbest("models", "list", env=env).splitlines()
+    # the registry is the database's: what was active is activated again at the end
+    was_active = next((line.split()[0] for line in listed if " active " in line), None)
+    listed = listed if models.is_dir() else []
+    if len(listed) < 2:  # two versions to swap between, trained once and kept
+        shutil.rmtree(models, ignore_errors=True)
+        for _ in range(2):
+            nextbest("train", env=env)
+        listed = nextbest("models", "list", env=env).splitlines()
+    second, first = (line.split()[0] for line in listed[:2])  # newest first
     nextbest("models", "activate", first, env=env)
     key = bench_key(url)
     base = "http://127.0.0.1:8000"
@@ -109,6 +113,8 @@ def main() -> None:
         after_last = {pid: rss_mib(pid) for pid in serving(base)}
         load.send_signal(signal.SIGINT)  # wrk prints its figures on SIGINT
         out = load.communicate(timeout=30)[0]
+    if was_active is not None:
+        nextbest("models", "activate", was_active, env=env)
     print(f"\n{args.customers:,} customers; 2 workers; {args.swaps} activations and rollbacks")
     print(
         f"under wrk -t1 -c16 on the cross-sell route; switch took {min(seconds):.1f}-"

@@ -31,7 +31,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import httpx
 
 from app.cli import IMPORT_ORDER
-from bench.serving import bench_key, server, wrk
+from bench.serving import add_against, bench_key, runs, server, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 1)
@@ -103,30 +103,33 @@ Sample = Callable[[int, list[str], str], collections.Counter[str]]
 
 def load_test(
     work: Path, env: dict[str, str], path: str, ids: list[str], args: Any, sample: Sample
-) -> tuple[dict[int, dict[str, float]], collections.Counter[str]]:
-    """wrk on `path` for random `ids`, with 1 and `args.workers` workers; the answers of a
-    sample (`sample`) taken once, while the first server runs."""
+) -> tuple[dict[str, dict[str, float]], collections.Counter[str]]:
+    """wrk on `path` for random `ids`, with 1 and `args.workers` workers (and another
+    checkout in turns, with --against); the answers of a sample (`sample`) taken once,
+    while the first server runs."""
     (work / "ids.txt").write_text("\n".join(ids) + "\n")
     lua = f'IDS = "{work / "ids.txt"}"\n{LUA}'
     key = bench_key(env["NEXTBEST_DATABASE_URL"])
-    results: dict[int, dict[str, float]] = {}
+    results: dict[str, dict[str, float]] = {}
     mix: collections.Counter[str] = collections.Counter()
-    for workers in sorted({1, args.workers}):
-        print(f"serving, {workers} worker(s) ...", flush=True)
+    for label, checkout, workers in runs(args):
+        print(f"serving {label}, {workers} worker(s) ...", flush=True)
         command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
-        with server([*command, "--workers", str(workers)], "http://127.0.0.1:8000/healthz", env):
+        command += ["--workers", str(workers)]
+        with server(command, "http://127.0.0.1:8000/healthz", env, checkout):
             if not mix:
                 mix = sample(8000, ids, key)
-            results[workers] = wrk(8000, path, len(ids), args.duration, args.connections, lua, key)
+            result = wrk(8000, path, len(ids), args.duration, args.connections, lua, key)
+        results[f"{label}, {workers} worker(s), run {len(results) + 1}"] = result
     return results, mix
 
 
-def print_table(label: str, results: dict[int, dict[str, float]]) -> None:
+def print_table(label: str, results: dict[str, dict[str, float]]) -> None:
     print("| server | req/s | p50 ms | p90 ms | p99 ms | non-2xx |")
     print("|---|---:|---:|---:|---:|---:|")
-    for workers, r in results.items():
+    for run, r in results.items():
         print(
-            f"| {label}, {workers} worker(s) | {r['rps']:,.0f} | {r['p50']:.1f} | "
+            f"| {label}: {run} | {r['rps']:,.0f} | {r['p50']:.1f} | "
             f"{r['p90']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
         )
 
@@ -137,6 +140,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=30, help="seconds of load per run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    add_against(parser)
     parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "upsell")
     args = parser.parse_args()
     if not shutil.which("wrk"):

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.errors import Unavailable
 from app.observability.metrics import model_served
 from app.serving.erasure import ErasedSet
+from app.serving.memory import release_freed
 from app.serving.services import Policies, Services, build
 from app.training import active_copy, versions
 from models.artifact import ArtifactError
@@ -174,6 +175,8 @@ class Registry:
             return False
         previous = self.current.version if self.current else None
         self.current = build(model, manifest, self.policies)
+        del model  # the services hold what they use of it
+        release_freed()  # the model swapped out, unless a request still answers from it
         model_served(previous, self.current.version)
         log.info("serving model %s", manifest["version"])
         return True
