@@ -24,8 +24,8 @@ USER 10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8000
-# Readiness, not liveness: /readyz fails while the instance cannot answer (no model yet,
-# or the schema behind), and stays up (degraded) while only the database is down.
+# Readiness, not liveness: /readyz fails while the schema is behind, or while the
+# database is down and no model is loaded; it stays up (degraded) while a model answers.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)"]
 CMD ["sh", "-c", "nextbest init-db && exec nextbest serve --host 0.0.0.0 --port 8000"]

@@ -105,10 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings, app.state.engine = settings, engine
     app.state.registry, app.state.keys = registry, keys
-    import os
-
-    if os.environ.get("XSW"):
-        sys.setswitchinterval(float(os.environ["XSW"]))
     answers = ThreadPoolExecutor(1, "nextbest-answers")  # app.api.deps.in_answer_thread
     app.state.answers = answers
     app.state.segments = lambda: model_segments(registry.current)  # for group_by=segment
