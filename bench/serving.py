@@ -27,8 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -156,12 +157,28 @@ print(time.perf_counter() - start)
     return float(done.stdout.strip().splitlines()[-1])
 
 
+def session_cpu(session: int) -> float:
+    """CPU seconds (user and system) used so far by the processes of a session: a
+    server and its workers. Read from /proc, so Linux only; 0 elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[3]) == session:  # field 6 of stat, after pid and comm: sid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 @contextmanager
 def server(
     command: list[str], url: str, env: dict[str, str], checkout: Path = ROOT
-) -> Iterator[None]:
+) -> Iterator[Callable[[], float]]:
     """Start a server process (from `checkout`, another copy of the code if given),
-    wait until `url` answers, stop it afterwards."""
+    wait until `url` answers, stop it afterwards. Yields a function giving the CPU
+    seconds the server and its workers used so far."""
     process = subprocess.Popen(
         command,
         env={**os.environ, **env, "PYTHONPATH": str(checkout)},
@@ -181,7 +198,7 @@ def server(
             if process.poll() is not None:
                 raise SystemExit(f"{command[:3]} exited with {process.returncode}")
             time.sleep(1)
-        yield
+        yield partial(session_cpu, process.pid)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -196,8 +213,11 @@ def wrk(
     lua: str = LUA,
     key: str | None = None,
     warmup: int = 5,
+    cpu: Callable[[], float] | None = None,
 ) -> dict[str, float]:
-    """Requests/s and latency percentiles (ms) from wrk, after a 5 s warm-up.
+    """Requests/s and latency percentiles (ms) from wrk, after a 5 s warm-up; with
+    `cpu` (what `server` yields), the server's CPU time per request in µs, which is
+    what a core can serve whatever else the machine runs meanwhile (wrk included).
 
     `lua` writes the requests; it sees PATH and CUSTOMERS (the default picks customers
     c0..c<CUSTOMERS-1> at random).
@@ -211,12 +231,14 @@ def wrk(
         subprocess.run(
             [*base, f"-d{warmup}s", f"http://127.0.0.1:{port}"], capture_output=True, check=True
         )
+    spent = cpu() if cpu else 0.0
     out = subprocess.run(
         [*base, f"-d{duration}s", f"http://127.0.0.1:{port}"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    spent = cpu() - spent if cpu else 0.0
     os.unlink(script.name)
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
     for p in ("50", "90", "99"):
@@ -230,6 +252,7 @@ def wrk(
     result["socket_errors"] = float(sum(map(int, sockets.groups()))) if sockets else 0.0
     total = re.search(r"(\d+) requests in", out)
     result["requests"] = float(total.group(1)) if total else 0.0
+    result["cpu_us"] = spent / result["requests"] * 1e6 if cpu and result["requests"] else 0.0
     return result
 
 
@@ -311,7 +334,7 @@ def main() -> None:
         print(f"serving {label}, {workers} worker(s) ...", flush=True)
         command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
         command += ["--workers", str(workers)]
-        with server(command, "http://127.0.0.1:8000/healthz", env, checkout):
+        with server(command, "http://127.0.0.1:8000/healthz", env, checkout) as cpu:
             result = wrk(
                 8000,
                 "/v1/customers/c%d/cross-sell?limit=10",
@@ -319,13 +342,14 @@ def main() -> None:
                 args.duration,
                 args.connections,
                 key=key,
+                cpu=cpu,
             )
         results[f"{label}, {workers} worker(s), run {len(results) + 1}"] = result
     print("serving the naive server ...", flush=True)
     naive = [sys.executable, str(args.naive), "--synthetic", size, "--port", "8001"]
-    with server(naive, "http://127.0.0.1:8001/recommend/c0", {}):
+    with server(naive, "http://127.0.0.1:8001/recommend/c0", {}) as cpu:
         results["naive server (1 process)"] = wrk(
-            8001, "/recommend/c%d?n=10", args.customers, args.duration, args.connections
+            8001, "/recommend/c%d?n=10", args.customers, args.duration, args.connections, cpu=cpu
         )
     print(
         f"\n{size} (customers, items, lines); {os.cpu_count()} cores; "
@@ -334,12 +358,12 @@ def main() -> None:
     if not args.serve_only:
         print_training(train_s, fit15, fit_ours, trained)
     naive_rps = results["naive server (1 process)"]["rps"]
-    print("| server | req/s | vs naive | p50 ms | p90 ms | p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| server | req/s | vs naive | CPU µs/req | p50 ms | p90 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         print(
-            f"| {name} | {r['rps']:,.0f} | {r['rps'] / naive_rps:.2f}x | {r['p50']:.1f} | "
-            f"{r['p90']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
+            f"| {name} | {r['rps']:,.0f} | {r['rps'] / naive_rps:.2f}x | {r['cpu_us']:.0f} | "
+            f"{r['p50']:.1f} | {r['p90']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
         )
 
 

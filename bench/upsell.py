@@ -116,20 +116,20 @@ def load_test(
         print(f"serving {label}, {workers} worker(s) ...", flush=True)
         command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000"]
         command += ["--workers", str(workers)]
-        with server(command, "http://127.0.0.1:8000/healthz", env, checkout):
+        with server(command, "http://127.0.0.1:8000/healthz", env, checkout) as cpu:
             if not mix:
                 mix = sample(8000, ids, key)
-            result = wrk(8000, path, len(ids), args.duration, args.connections, lua, key)
+            result = wrk(8000, path, len(ids), args.duration, args.connections, lua, key, cpu=cpu)
         results[f"{label}, {workers} worker(s), run {len(results) + 1}"] = result
     return results, mix
 
 
 def print_table(label: str, results: dict[str, dict[str, float]]) -> None:
-    print("| server | req/s | p50 ms | p90 ms | p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| server | req/s | CPU µs/req | p50 ms | p90 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for run, r in results.items():
         print(
-            f"| {label}: {run} | {r['rps']:,.0f} | {r['p50']:.1f} | "
+            f"| {label}: {run} | {r['rps']:,.0f} | {r['cpu_us']:.0f} | {r['p50']:.1f} | "
             f"{r['p90']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
         )
 
