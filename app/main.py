@@ -42,6 +42,7 @@ from app.observability import scrape
 from app.observability.middleware import Observed
 from app.observability.training import Training, last
 from app.reporting.segments import model_segments
+from app.serving.memory import map_large_blocks
 from app.serving.offers import OfferPolicy
 from app.serving.registry import Refresher, Registry
 from app.serving.services import Policies
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # answer; at Python's default of 5 ms a finished answer waited that long for
         # the loop to send it (offers, 1 worker: 598 answers/s, 852 at 1 ms).
         sys.setswitchinterval(SWITCH_SECONDS)
+        map_large_blocks()  # before the first model loads (app.serving.memory)
         await run_in_threadpool(registry.refresh)
         await run_in_threadpool(keys.sync)  # the copy a restart during an outage checks with
         refresher = Refresher((registry.refresh, keys.sync), settings.refresh_seconds)

@@ -30,15 +30,36 @@ class Customer:
 
 
 class Customers:
-    """Customers of one loaded model: their rows, and what they own now."""
+    """Customers of one loaded model: their rows, and what they own now.
+
+    Rows are found in a sorted array of the ids, not a dict: a dict of 100,000 ids held
+    as many small objects as there are customers, and each model swap left some of them
+    scattered through memory the next model could not reuse whole (bench/soak.py).
+    """
 
     def __init__(self, customer_ids: list[str], owned: sp.csr_matrix, live: LivePurchases) -> None:
         self.ids, self.owned, self.live = customer_ids, owned, live
-        self.index = {c: i for i, c in enumerate(customer_ids)}
+        ids = np.array(customer_ids, dtype=str)
+        self.order = np.argsort(ids, kind="stable")
+        self.sorted_ids = ids[self.order]
+
+    def row(self, customer_id: str | None) -> int | None:
+        """The customer's row in the model, None when it does not know them."""
+        if not customer_id or not len(self.sorted_ids):
+            return None
+        at = int(np.searchsorted(self.sorted_ids, customer_id))
+        if at < len(self.sorted_ids) and self.sorted_ids[at] == customer_id:
+            return int(self.order[at])
+        return None
+
+    def rows(self, customer_ids: list[str]) -> np.ndarray:
+        """The rows of those of `customer_ids` the model knows, in their order."""
+        found = [self.row(c) for c in customer_ids]
+        return np.array([r for r in found if r is not None], dtype=np.int64)
 
     def of(self, customer_id: str | None) -> Customer:
         """The customer as known now (None: an anonymous shopper)."""
-        row = self.index.get(customer_id) if customer_id else None
+        row = self.row(customer_id)
         recent = self.live.recent(customer_id) if customer_id else None
         lines = list(recent.lines) if recent else []  # a copy: the poller may append
         bought = np.array([item for item, _ in lines], dtype=np.int64)

@@ -32,7 +32,7 @@ class Holdings:
         """The model version, whether it knows the customer, their RFM segment and group,
         and the items it counts as theirs (from training, and bought since)."""
         vocab, customers = self.vocab, self.customers
-        row = customers.index.get(customer_id)
+        row = customers.row(customer_id)
         recent = customers.live.recent(customer_id)
         since = sorted({vocab.item_ids[i] for i, _ in list(recent.lines)}) if recent else []
         facts: dict[str, Any] = {

@@ -6,6 +6,12 @@ later instead of returning it, so a worker's resident memory settled at two mode
 worth after a few swaps (100,000 customers: 254 MiB after the first, 355 MiB from the
 fourth on; bench/soak.py). `malloc_trim` returns the free heap; where the C library
 has none (musl, macOS), this does nothing.
+
+And why a fixed mmap threshold: glibc raises its threshold to the size of every
+mmapped block it frees, so after the first swap a model's arrays (up to 32 MiB each)
+came from the heap instead, between small objects that stay, where trimming cannot
+return them: resident memory grew by a fifth over 30 swaps under load. Fixed at 1 MiB,
+every large array is its own mapping, returned whole when freed.
 """
 
 import ctypes
@@ -14,6 +20,10 @@ import logging
 from functools import cache
 
 log = logging.getLogger("nextbest")
+
+
+M_MMAP_THRESHOLD = -3  # mallopt parameter numbers, from glibc's malloc.h
+MMAP_THRESHOLD_BYTES = 1 << 20
 
 
 @cache
@@ -31,3 +41,10 @@ def release_freed() -> None:
     library = _libc()
     if library is not None:
         library.malloc_trim(0)
+
+
+def map_large_blocks() -> None:
+    """Give every allocation over 1 MiB its own mapping, for the life of the process."""
+    library = _libc()
+    if library is not None and hasattr(library, "mallopt"):
+        library.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from app.db.sql import epoch
 from app.serving.answers import CustomerProfile, LiveSubscription, OpenTicket, PurchaseLine
+from app.serving.customers import Customers
 from app.serving.reasons import iso
 from app.serving.segments import rfm_of
 from app.serving.subscriber import (
@@ -65,11 +66,11 @@ class Profiles:
     def __init__(
         self,
         segments: Segments,
-        customer_index: dict[str, int],
+        customers: Customers,
         upsell: UpsellAnswers,
         version: str,
     ) -> None:
-        self.segments, self.customer_index = segments, customer_index
+        self.segments, self.customers = segments, customers
         self.upsell, self.version = upsell, version
         self.reads: dict[str, ProfileReads] = {}  # the driver SQL of each database dialect
 
@@ -91,7 +92,7 @@ class Profiles:
             raise unknown_customer(customer_id)
         customer, account_id, country, opt_out, created = person
         notes: list[str] = []
-        row = self.customer_index.get(customer_id)
+        row = self.customers.row(customer_id)
         if row is None:
             notes.append(
                 f"Not in the model trained on purchases up to {iso(self.segments.as_of)[:10]} "

@@ -119,7 +119,7 @@ def build(model: Model, manifest: dict[str, Any], policies: Policies | None = No
         campaigns=CampaignLists(
             ranked, upsell, catalog, policies.offers, version, manifest.get("created_at")
         ),
-        profiles=Profiles(model.segments, customers.index, upsell, version),
+        profiles=Profiles(model.segments, customers, upsell, version),
         segments=overview(model.segments, version),
         holdings=Holdings(version, customers, vocab, model.segments),
         customer_ids=vocab.customer_ids,
