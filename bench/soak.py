@@ -5,7 +5,7 @@ The data set is the one `bench/offers.py` builds (run that first); a second vers
 trained beside the first. wrk drives `GET /v1/customers/{id}/cross-sell` with 16
 connections the whole time, while the versions are activated in turn, each time
 waiting until both workers serve the new one (read from /metrics). Each worker's
-resident memory (VmRSS) is read after the first swap and after the last.
+resident memory (VmRSS) is read after the first swap and after the last, 3 s after each.
 
     python bench/soak.py
     python bench/soak.py --swaps 10
@@ -30,6 +30,10 @@ from bench.serving import bench_key, server
 from bench.upsell import LUA, nextbest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Memory is read this long after a switch (three refresh intervals), at both ends alike:
+# a worker trims what the swapped-out model held at its next refresh once the requests
+# still answering from it have ended.
+SETTLE = 3.0
 
 
 def serving(base: str) -> dict[int, str]:
@@ -105,11 +109,13 @@ def main() -> None:
             [*wrk, "-H", f"Authorization: Bearer {key}"], stdout=subprocess.PIPE, text=True
         )
         seconds = [switch_to(second, base, env)]
+        time.sleep(SETTLE)
         after_first = {pid: rss_mib(pid) for pid in serving(base)}
         for _ in range(args.swaps - 1):
             seconds.append(switch_to(first, base, env))
             seconds.append(switch_to(second, base, env))
         seconds.append(switch_to(first, base, env))
+        time.sleep(SETTLE)
         after_last = {pid: rss_mib(pid) for pid in serving(base)}
         load.send_signal(signal.SIGINT)  # wrk prints its figures on SIGINT
         out = load.communicate(timeout=30)[0]

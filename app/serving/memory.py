@@ -5,7 +5,9 @@ answers). When the old one is freed, glibc's allocator keeps most of that heap f
 later instead of returning it, so a worker's resident memory settled at two models'
 worth after a few swaps (100,000 customers: 254 MiB after the first, 355 MiB from the
 fourth on; bench/soak.py). `malloc_trim` returns the free heap; where the C library
-has none (musl, macOS), this does nothing.
+has none (musl, macOS), this does nothing. The registry trims after each swap and again
+at its next refresh once the swapped-out model is gone: requests still answering from
+it when it was swapped out hold it until they end.
 
 And why a fixed mmap threshold: glibc raises its threshold to the size of every
 mmapped block it frees, so after the first swap a model's arrays (up to 32 MiB each)

@@ -8,6 +8,7 @@ lock sits on the request path.
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class Registry:
         self.failed: set[str] = set()
         self.lock = threading.Lock()
         self.erased = ErasedSet(engine, model_dir)  # kept out of answers (app.serving.erasure)
+        self.gone = threading.Event()  # a swapped-out model was freed since the last trim
 
     def get(self) -> Services:
         """The model to answer from, or 503 when none has been trained yet."""
@@ -69,6 +71,9 @@ class Registry:
         with self.lock:
             self._load_active()
             current = self.current
+        if self.gone.is_set():  # the last request answering from the old model has ended
+            self.gone.clear()
+            release_freed()
         try:
             self.erased.sync()
         except SQLAlchemyError as exc:
@@ -173,10 +178,13 @@ class Registry:
             log.error("cannot load model %s (%s): %s", path, kept, exc)
             self.failed.add(path.name)
             return False
-        previous = self.current.version if self.current else None
-        self.current = build(model, manifest, self.policies)
+        swapped_out, self.current = self.current, build(model, manifest, self.policies)
         del model  # the services hold what they use of it
-        release_freed()  # the model swapped out, unless a request still answers from it
+        previous = swapped_out.version if swapped_out else None
+        if swapped_out is not None:  # requests may still answer from it: trimmed once freed
+            weakref.finalize(swapped_out, self.gone.set)
+            del swapped_out
+        release_freed()  # what loading left behind
         model_served(previous, self.current.version)
         log.info("serving model %s", manifest["version"])
         return True
