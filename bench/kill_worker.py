@@ -1,0 +1,93 @@
+"""Kill -9 one of two workers under load: how long until its replacement serves, and
+whether the other worker's requests all succeed (issue: replaced within 5 s).
+
+The data set is the one `bench/offers.py` builds (100,000 customers; run that first).
+wrk drives `GET /v1/customers/{id}/cross-sell` with 16 connections; 10 s in, one worker
+is killed with SIGKILL, and /metrics is asked every 0.1 s until two workers serve again,
+the killed one not among them. The killed worker's connections break (wrk counts them as
+socket errors and reconnects); every answer that arrives is a 200.
+
+    python bench/kill_worker.py
+    python bench/kill_worker.py --kills 5
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from bench.serving import bench_key, server
+from bench.soak import serving
+from bench.upsell import LUA
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def replace_one(base: str) -> float:
+    """Kill -9 a worker; seconds until two workers serve, the killed one not among them."""
+    victim = min(serving(base))
+    killed = time.monotonic()
+    os.kill(victim, signal.SIGKILL)
+    while True:
+        try:
+            now = serving(base)
+        except OSError:  # the request went to the dying worker's connection
+            now = {}
+        if len(now) == 2 and victim not in now:
+            return time.monotonic() - killed
+        if time.monotonic() - killed > 60:
+            raise SystemExit("FAILED: no replacement within 60 s")
+        time.sleep(0.1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--kills", type=int, default=3, help="workers killed, one at a time")
+    parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "offers")
+    args = parser.parse_args()
+    work = args.dir / str(args.customers)
+    if not (work / "nextbest.db").is_file():
+        parser.error(f"no data set in {work}: run bench/offers.py first")
+    url = f"sqlite:///{work / 'nextbest.db'}"
+    env = {"NEXTBEST_DATABASE_URL": url, "NEXTBEST_MODEL_DIR": str(work / "models")}
+    key = bench_key(url)
+    base = "http://127.0.0.1:8000"
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000", "--workers", "2"]
+    (work / "ids.txt").write_text("\n".join(f"C{n:06d}" for n in range(1, args.customers + 1)))
+    with server(command, f"{base}/healthz", env), tempfile.TemporaryDirectory() as scratch:
+        while len(serving(base)) < 2:
+            time.sleep(0.5)
+        script = Path(scratch) / "load.lua"
+        script.write_text(
+            f'IDS = "{work / "ids.txt"}"\nPATH = "/v1/customers/%s/cross-sell"\n{LUA}'
+        )
+        wrk = ["wrk", "-t1", "-c16", "-d3600s", "-s", str(script), base]
+        load = subprocess.Popen(
+            [*wrk, "-H", f"Authorization: Bearer {key}"], stdout=subprocess.PIPE, text=True
+        )
+        seconds = []
+        for _ in range(args.kills):
+            time.sleep(10)
+            seconds.append(replace_one(base))
+        time.sleep(5)
+        load.send_signal(signal.SIGINT)  # wrk prints its figures on SIGINT
+        out = load.communicate(timeout=30)[0]
+    print(f"\n{args.customers:,} customers; 2 workers; wrk -t1 -c16 on the cross-sell route\n")
+    print("| kill | seconds until the replacement serves |")
+    print("|---:|---:|")
+    for n, s in enumerate(seconds, 1):
+        print(f"| {n} | {s:.1f} |")
+    wanted = ("requests in", "Non-2xx", "Socket")
+    lines = [line.strip() for line in out.splitlines() if any(w in line for w in wanted)]
+    print("\n" + "\n".join(lines or ["no non-2xx answers, no socket errors"]))
+
+
+if __name__ == "__main__":
+    main()
