@@ -14,17 +14,12 @@ socket errors and reconnects); every answer that arrives is a 200.
 import argparse
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from bench.serving import bench_key, server
-from bench.soak import serving
-from bench.upsell import LUA
+from bench.soak import BASE, loaded, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,36 +52,18 @@ def main() -> None:
         parser.error(f"no data set in {work}: run bench/offers.py first")
     url = f"sqlite:///{work / 'nextbest.db'}"
     env = {"NEXTBEST_DATABASE_URL": url, "NEXTBEST_MODEL_DIR": str(work / "models")}
-    key = bench_key(url)
-    base = "http://127.0.0.1:8000"
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000", "--workers", "2"]
-    (work / "ids.txt").write_text("\n".join(f"C{n:06d}" for n in range(1, args.customers + 1)))
-    with server(command, f"{base}/healthz", env), tempfile.TemporaryDirectory() as scratch:
-        while len(serving(base)) < 2:
-            time.sleep(0.5)
-        script = Path(scratch) / "load.lua"
-        script.write_text(
-            f'IDS = "{work / "ids.txt"}"\nPATH = "/v1/customers/%s/cross-sell"\n{LUA}'
-        )
-        wrk = ["wrk", "-t1", "-c16", "-d3600s", "-s", str(script), base]
-        load = subprocess.Popen(
-            [*wrk, "-H", f"Authorization: Bearer {key}"], stdout=subprocess.PIPE, text=True
-        )
+    with loaded(work, env, args.customers) as load:
         seconds = []
         for _ in range(args.kills):
             time.sleep(10)
-            seconds.append(replace_one(base))
+            seconds.append(replace_one(BASE))
         time.sleep(5)
-        load.send_signal(signal.SIGINT)  # wrk prints its figures on SIGINT
-        out = load.communicate(timeout=30)[0]
     print(f"\n{args.customers:,} customers; 2 workers; wrk -t1 -c16 on the cross-sell route\n")
     print("| kill | seconds until the replacement serves |")
     print("|---:|---:|")
     for n, s in enumerate(seconds, 1):
         print(f"| {n} | {s:.1f} |")
-    wanted = ("requests in", "Non-2xx", "Socket")
-    lines = [line.strip() for line in out.splitlines() if any(w in line for w in wanted)]
-    print("\n" + "\n".join(lines or ["no non-2xx answers, no socket errors"]))
+    print("\n" + "\n".join(load.summary))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -48,6 +51,46 @@ def serving(base: str) -> dict[int, str]:
     return found
 
 
+BASE = "http://127.0.0.1:8000"
+
+
+@dataclass
+class Load:
+    """wrk's figures, filled in when the load ends."""
+
+    summary: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def loaded(work: Path, env: dict[str, str], customers: int) -> Iterator[Load]:
+    """A 2-worker server on `env`'s data, with wrk on the cross-sell route (16
+    connections, random customers of `work`'s data set) from the moment both workers
+    serve until the block ends; then wrk's request count and failures are in the Load."""
+    key = bench_key(env["NEXTBEST_DATABASE_URL"])
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000", "--workers", "2"]
+    (work / "ids.txt").write_text("\n".join(f"C{n:06d}" for n in range(1, customers + 1)))
+    found = Load()
+    with server(command, f"{BASE}/healthz", env), tempfile.TemporaryDirectory() as scratch:
+        while len(serving(BASE)) < 2:
+            time.sleep(0.5)
+        script = Path(scratch) / "load.lua"
+        script.write_text(
+            f'IDS = "{work / "ids.txt"}"\nPATH = "/v1/customers/%s/cross-sell"\n{LUA}'
+        )
+        wrk = ["wrk", "-t1", "-c16", "-d3600s", "-s", str(script), BASE]
+        load = subprocess.Popen(
+            [*wrk, "-H", f"Authorization: Bearer {key}"], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            yield found
+        finally:
+            load.send_signal(signal.SIGINT)  # wrk prints its figures on SIGINT
+            out = load.communicate(timeout=30)[0]
+    wanted = ("requests in", "Non-2xx", "Socket errors")
+    lines = [line.strip() for line in out.splitlines() if any(w in line for w in wanted)]
+    found.summary = lines if len(lines) > 1 else [*lines, "no non-2xx answers, no socket errors"]
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -60,7 +103,7 @@ def switch_to(version: str, base: str, env: dict[str, str]) -> float:
     start = time.perf_counter()
     nextbest("models", "activate", version, env=env)
     while True:
-        now = serving(base)
+        now = serving(BASE)
         if len(now) == 2 and set(now.values()) == {version}:
             return time.perf_counter() - start
         time.sleep(0.2)
@@ -93,32 +136,16 @@ def main() -> None:
         listed = nextbest("models", "list", env=env).splitlines()
     second, first = (line.split()[0] for line in listed[:2])  # newest first
     nextbest("models", "activate", first, env=env)
-    key = bench_key(url)
-    base = "http://127.0.0.1:8000"
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", "8000", "--workers", "2"]
-    (work / "ids.txt").write_text("\n".join(f"C{n:06d}" for n in range(1, args.customers + 1)))
-    with server(command, f"{base}/healthz", env), tempfile.TemporaryDirectory() as scratch:
-        while len(serving(base)) < 2:
-            time.sleep(0.5)
-        script = Path(scratch) / "load.lua"
-        script.write_text(
-            f'IDS = "{work / "ids.txt"}"\nPATH = "/v1/customers/%s/cross-sell"\n{LUA}'
-        )
-        wrk = ["wrk", "-t1", "-c16", "-d3600s", "-s", str(script), base]
-        load = subprocess.Popen(
-            [*wrk, "-H", f"Authorization: Bearer {key}"], stdout=subprocess.PIPE, text=True
-        )
-        seconds = [switch_to(second, base, env)]
+    with loaded(work, env, args.customers) as load:
+        seconds = [switch_to(second, BASE, env)]
         time.sleep(SETTLE)
-        after_first = {pid: rss_mib(pid) for pid in serving(base)}
+        after_first = {pid: rss_mib(pid) for pid in serving(BASE)}
         for _ in range(args.swaps - 1):
-            seconds.append(switch_to(first, base, env))
-            seconds.append(switch_to(second, base, env))
-        seconds.append(switch_to(first, base, env))
+            seconds.append(switch_to(first, BASE, env))
+            seconds.append(switch_to(second, BASE, env))
+        seconds.append(switch_to(first, BASE, env))
         time.sleep(SETTLE)
-        after_last = {pid: rss_mib(pid) for pid in serving(base)}
-        load.send_signal(signal.SIGINT)  # wrk prints its figures on SIGINT
-        out = load.communicate(timeout=30)[0]
+        after_last = {pid: rss_mib(pid) for pid in serving(BASE)}
     if was_active is not None:
         nextbest("models", "activate", was_active, env=env)
     print(f"\n{args.customers:,} customers; 2 workers; {args.swaps} activations and rollbacks")
@@ -131,9 +158,7 @@ def main() -> None:
     for pid, before in after_first.items():
         after = after_last.get(pid, float("nan"))
         print(f"| {pid} | {before:,.0f} | {after:,.0f} | {(after / before - 1):+.1%} |")
-    errors = [line for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line]
-    requests = [line for line in out.splitlines() if "requests in" in line]
-    print("\n" + "\n".join(requests + (errors or ["no non-2xx answers, no socket errors"])))
+    print("\n" + "\n".join(load.summary))
 
 
 if __name__ == "__main__":
