@@ -10,12 +10,13 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
+from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.ingest.ids import ExternalId
 from app.serving.registry import Registry
 from app.serving.services import Services
@@ -67,6 +68,12 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
 CustomerPath = Annotated[ExternalId, Path()]
+# What a route answering from `serving` about one customer documents besides a 200.
+CUSTOMER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    404: {"model": ErrorResponse, "description": "Unknown (or erased) customer"},
+    503: {"model": ErrorResponse, "description": "No trained model yet"},
+}
 
 
 async def serving(registry: Registry, customer_id: str | None = None) -> Services:

@@ -1,26 +1,20 @@
 """The offers route: the next best offers of every kind for one customer."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from app.api.deps import CustomerPath, RegistryDep, in_answer_thread, serving
+from app.api.deps import CUSTOMER_RESPONSES, CustomerPath, RegistryDep, in_answer_thread, serving
 from app.api.schemas import OffersQuery
-from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.observability.metrics import offers_served
 from app.serving.answers import OffersAnswer
 from app.serving.offers import OfferRequest
 
 router = APIRouter(prefix="/v1", tags=["offers"])
 ROUTE = "/v1/customers/{customer_id}/offers"
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    **ERROR_RESPONSES,
-    404: {"model": ErrorResponse, "description": "Unknown (or erased) customer"},
-    503: {"model": ErrorResponse, "description": "No trained model yet"},
-}
 
 
-@router.get(ROUTE.removeprefix("/v1"), operation_id="offers", responses=RESPONSES)
+@router.get(ROUTE.removeprefix("/v1"), operation_id="offers", responses=CUSTOMER_RESPONSES)
 async def offers(
     customer_id: CustomerPath,
     query: Annotated[OffersQuery, Query()],

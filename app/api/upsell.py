@@ -1,24 +1,16 @@
 """The upsell route: should this customer see an upgrade prompt, for which plan, when."""
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
-from app.api.deps import CustomerPath, RegistryDep, in_answer_thread, serving
-from app.errors import ERROR_RESPONSES, ErrorResponse
+from app.api.deps import CUSTOMER_RESPONSES, CustomerPath, RegistryDep, in_answer_thread, serving
 from app.observability.metrics import upsell_served
 from app.serving.answers import UpsellAnswer
 
 router = APIRouter(prefix="/v1", tags=["upsell"])
 ROUTE = "/v1/customers/{customer_id}/upsell"
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    **ERROR_RESPONSES,
-    404: {"model": ErrorResponse, "description": "Unknown (or erased) customer"},
-    503: {"model": ErrorResponse, "description": "No trained model yet"},
-}
 
 
-@router.get(ROUTE.removeprefix("/v1"), operation_id="upsell", responses=RESPONSES)
+@router.get(ROUTE.removeprefix("/v1"), operation_id="upsell", responses=CUSTOMER_RESPONSES)
 async def upsell(
     customer_id: CustomerPath, registry: RegistryDep, request: Request
 ) -> UpsellAnswer:
