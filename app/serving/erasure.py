@@ -115,9 +115,9 @@ class ErasedSet:
     def follow(self) -> None:
         """Read the erasures announced since the last read (a database read: blocking,
         so an event loop calls it in a thread, and only when `moved`)."""
-        counter = self._counter
-        if counter is not None and counter[:SIZE] != self._seen:
-            self._follow(counter[:SIZE])
+        if self.moved():  # maps the counter on first use, as for every other caller
+            assert self._counter is not None
+            self._follow(self._counter[:SIZE])
 
     def sync(self) -> set[str]:
         """Read erasures recorded since the last read; the hashes that are new here."""
