@@ -96,12 +96,15 @@ class Suggestion(TypedDict):
     ]
 
 
+AnswerSource = Literal["personal", "popular", "popular_similar", "basket"]
+
+
 class CrossSellAnswer(TypedDict):
     """Suggestions for one customer (or a basket)."""
 
     customer_id: str | None
     source: Annotated[
-        Literal["personal", "popular", "popular_similar", "basket"],
+        AnswerSource,
         Field(
             description="personal: from the customer's history; popular_similar: popular among "
             "customers of the same group (country, segment); popular: overall (cold start)."
@@ -118,7 +121,6 @@ class BasketAnswer(CrossSellAnswer):
 
 
 RelatedKind = Literal["complement", "similar", "premium", "volume"]
-AnswerSource = Literal["personal", "popular", "popular_similar", "basket"]
 
 
 class RelatedAnswer(TypedDict):

@@ -52,10 +52,14 @@ class Customers:
             return int(self.order[at])
         return None
 
-    def rows(self, customer_ids: list[str]) -> np.ndarray:
-        """The rows of those of `customer_ids` the model knows, in their order."""
-        found = [self.row(c) for c in customer_ids]
-        return np.array([r for r in found if r is not None], dtype=np.int64)
+    def rows(self, customer_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(rows of the ids the model knows, in their order; whether each id is known)."""
+        n = len(self.sorted_ids)
+        if not n or not customer_ids:
+            return np.zeros(0, np.int64), np.zeros(len(customer_ids), bool)
+        at = np.searchsorted(self.sorted_ids, customer_ids).clip(0, n - 1)
+        known = self.sorted_ids[at] == np.asarray(customer_ids, dtype=str)
+        return self.order[at[known]].astype(np.int64), known
 
     def of(self, customer_id: str | None) -> Customer:
         """The customer as known now (None: an anonymous shopper)."""

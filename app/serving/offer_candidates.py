@@ -335,15 +335,13 @@ def peer_items(customers: Customers, members: list[str]) -> tuple[np.ndarray, np
     """(item indexes, how many of `members` bought each): what the model saw them buy
     (sales not returned), plus their purchases since training, each department counted
     once per item."""
-    known = [m for m in members if customers.row(m) is not None]
-    rows = customers.rows(known)
+    rows, known = customers.rows(members)
     owned: sp.csr_matrix = customers.owned
     offsets, which = row_entries(owned, rows)
     member, items = which.astype(np.int64), owned.indices[offsets].astype(np.int64)
     live = [customers.live.recent(m) for m in members]
     if any(r and r.lines for r in live):  # bought since training: may repeat an item
-        code = {m: n for n, m in enumerate(members)}
-        member = np.array([code[m] for m in known], dtype=np.int64)[member]
+        member = np.flatnonzero(known)[member]
         extra = [(n, item) for n, r in enumerate(live) if r for item, _ in list(r.lines)]
         more = np.array(extra, dtype=np.int64).reshape(-1, 2)
         pairs = np.unique(np.c_[np.r_[member, more[:, 0]], np.r_[items, more[:, 1]]], axis=0)

@@ -5,7 +5,7 @@ items, the cold start).
 
 import numpy as np
 
-from app.serving.answers import CrossSellAnswer, Reason, Source, Suggestion
+from app.serving.answers import AnswerSource, CrossSellAnswer, Reason, Source, Suggestion
 from app.serving.catalog import Catalog
 from app.serving.reasons import Reasons
 from models.foldin import popular_pick
@@ -33,12 +33,12 @@ class Suggestions:
         }
 
     def answer(
-        self, customer_id: str | None, source: str, items: list[Suggestion]
+        self, customer_id: str | None, source: AnswerSource, items: list[Suggestion]
     ) -> CrossSellAnswer:
         """A cross-sell answer of `items`."""
         return {
             "customer_id": customer_id,
-            "source": source,  # type: ignore[typeddict-item]
+            "source": source,
             "model_version": self.version,
             "items": items,
         }
@@ -89,7 +89,7 @@ class ColdStart:
         )
         label = self.groups[group] if of_group else None
         members = int(self.popular.members[group]) if of_group else 0
-        source: Source = "popular_similar" if of_group else "popular"
+        source: AnswerSource = "popular_similar" if of_group else "popular"
         chosen = [
             s.item(i, float(b), source, [s.reasons.popular(i, int(b), label, members)])
             for i, b in zip(items.tolist(), buyers.tolist(), strict=True)
