@@ -147,7 +147,8 @@ def _validation_details(exc: RequestValidationError) -> list[ErrorDetail]:
     return details
 
 
-async def _on_nextbest(_: Request, exc: Exception) -> JSONResponse:
+async def on_nextbest(_: Request, exc: Exception) -> JSONResponse:
+    """A NextBestError in the error shape, with its headers."""
     assert isinstance(exc, NextBestError)
     response = error_response(exc.status, exc.code, exc.message, exc.details)
     response.headers.update(exc.headers)
@@ -162,7 +163,8 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", message, details)
 
 
-async def _on_http(_: Request, exc: Exception) -> JSONResponse:
+async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    """Starlette's HTTP errors (404, 405...) in the error shape, with their headers."""
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, "error")
     response = error_response(exc.status_code, code, str(exc.detail))
@@ -189,8 +191,8 @@ def _route(request: Request) -> str:
 
 def install(app: FastAPI) -> None:
     """Route every error through the one shape."""
-    app.add_exception_handler(NextBestError, _on_nextbest)
+    app.add_exception_handler(NextBestError, on_nextbest)
     app.add_exception_handler(OperationalError, _on_database)
     app.add_exception_handler(InterfaceError, _on_database)
     app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(StarletteHTTPException, on_http)

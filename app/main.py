@@ -111,7 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.answers = answers
     app.state.segments = lambda: model_segments(registry.current)  # for group_by=segment
     errors.install(app)
-    app.add_exception_handler(404, unmatched)  # a path no route serves, after the key
+    for status in (404, 405):  # a path or method no route serves, after the key
+        app.add_exception_handler(status, unmatched)
     app.add_middleware(UrlLimit)
     app.add_middleware(Observed)  # outermost of ours: it sees every answer, a 414 too
     for module in V1_ROUTERS:  # every /v1 route: the API key, with the scope it needs

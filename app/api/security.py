@@ -22,7 +22,8 @@ from app.errors import (
     NextBestError,
     Unauthorized,
     Unavailable,
-    error_response,
+    on_http,
+    on_nextbest,
 )
 
 MISSING = "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
@@ -86,17 +87,16 @@ async def checked(request: Request, text: str) -> Key:
 
 
 async def unmatched(request: Request, exc: Exception) -> Response:
-    """A path no route serves: 404, but only to a caller with a key (outside the open
-    paths), so probing without one learns nothing of which paths exist."""
-    if request.scope.get("route") is None and not is_open(request.scope["path"]):
+    """A path no route serves (404) or a method its route does not (405): answered only
+    to a caller with a key (outside the open paths), so probing without one learns
+    nothing of which paths exist."""
+    status = getattr(exc, "status_code", 404)
+    if (status == 405 or request.scope.get("route") is None) and not is_open(request.scope["path"]):
         try:
             await checked(request, presented(request))
         except NextBestError as refused:
-            response = error_response(refused.status, refused.code, refused.message)
-            response.headers.update(refused.headers)
-            return response
-    detail = getattr(exc, "detail", "Not Found")
-    return error_response(404, "not_found", str(detail))
+            return await on_nextbest(request, refused)
+    return await on_http(request, exc)
 
 
 KEY_RESPONSES: dict[int | str, dict[str, object]] = {

@@ -98,3 +98,15 @@ def test_a_revoked_key_is_refused(app_and_url: tuple[Any, str]) -> None:
         assert revoke_key(engine, key.split("_")[1])
         engine.dispose()
         assert client.get("/v1/customers/nobody/upsell", headers=headers).status_code == 401
+
+
+def test_probing_without_a_key_learns_no_paths(app_and_url: tuple[Any, str]) -> None:
+    app, url = app_and_url
+    key = new_key(url, "read", "write", "admin")
+    with TestClient(app) as client:
+        for method, path in (("GET", "/v1/nope"), ("POST", "/v1/segments")):
+            assert call(client, method, path, None) == 401, (method, path)
+        assert call(client, "GET", "/v1/nope", key) == 404
+        answer = client.post("/v1/segments", headers={"Authorization": f"Bearer {key}"})
+        assert answer.status_code == 405 and "GET" in answer.headers["allow"]
+        assert answer.json()["error"]["code"] == "method_not_allowed"
