@@ -182,10 +182,30 @@ Metric = Annotated[
 ]
 
 
+def _holds_nul(value: Any) -> bool:
+    """Whether a text, or any key or text inside a JSON cell, holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 class Row(BaseModel):
     """Base of every ingestion row: unknown fields are errors, IDs may arrive as numbers."""
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """PostgreSQL stores no NUL character in text or JSON: refused on every database,
+        in every field, so a row means the same wherever it is stored."""
+        if _holds_nul(value):
+            raise ValueError("holds a NUL character (\\u0000), which cannot be stored")
+        return value
 
 
 class CustomerRow(Row):

@@ -154,6 +154,23 @@ def test_nan_in_attributes_is_refused_the_same_on_every_backend(
     assert "not valid JSON" in response.json()["error"]["message"]
 
 
+def test_a_nul_character_rejects_its_row_only_on_every_backend(
+    hostile_client: TestClient,
+) -> None:
+    rows = [
+        {"customer_id": "key", "attributes": {"\u0000": 1}},
+        {"customer_id": "text", "country": "U\u0000K"},
+        {"customer_id": "fine", "country": "UK"},
+    ]
+    response = hostile_client.post("/v1/customers", content=json.dumps(rows))
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["inserted"] == 1
+    reasons = {r["index"]: (r["field"], r["reason"]) for r in report["rejects"]}
+    assert reasons[0][0] == "attributes" and "NUL character" in reasons[0][1]
+    assert reasons[1][0] == "country" and "NUL character" in reasons[1][1]
+
+
 def test_an_empty_array_records_no_import_run(hostile_client: TestClient) -> None:
     before = hostile_client.get("/v1/imports").json()
     report = hostile_client.post("/v1/customers", json=[]).json()
