@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint openapi bench bench-serving bench-upsell bench-offers bench-swap bench-kpis clean
+.PHONY: install demo test lint openapi bench bench-serving bench-upsell bench-offers bench-swap bench-servers bench-kpis clean
 
 $(BIN)/nextbest: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("NextBest needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -38,6 +38,10 @@ bench-serving: install
 bench-upsell: install
 	$(BIN)/python bench/upsell.py
 	$(BIN)/python bench/upsell_features.py
+
+bench-servers: install
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python bench/servers.py
 
 bench-offers: install
 	$(BIN)/python bench/offers.py
