@@ -170,9 +170,9 @@ class BatchWriter:
                 {
                     "run_id": [self.run_id] * len(self._rejects),
                     "position": [r.position for r in self._rejects],
-                    "field": [r.field for r in self._rejects],
-                    "reason": [r.reason for r in self._rejects],
-                    "raw": [r.raw for r in self._rejects],
+                    "field": [visible(r.field) for r in self._rejects],
+                    "reason": [visible(r.reason) for r in self._rejects],
+                    "raw": [visible(r.raw) for r in self._rejects],
                 },
             )
             self._rejects.clear()
@@ -454,3 +454,13 @@ def in_background(writer: BatchWriter) -> Iterator[BackgroundWriter]:
         background.abandon()
         raise
     background.close()
+
+
+def visible(text: str | None) -> str | None:
+    """`text` with each NUL character written as the JSON escape \\u0000.
+
+    Why: a rejected row is stored as it came, but PostgreSQL text cannot hold NUL; a
+    row refused for a NUL (in a value or in a field's name) must still be recorded,
+    the same way on every database.
+    """
+    return text.replace("\x00", "\\u0000") if text is not None and "\x00" in text else text

@@ -171,6 +171,21 @@ def test_a_nul_character_rejects_its_row_only_on_every_backend(
     assert reasons[1][0] == "country" and "NUL character" in reasons[1][1]
 
 
+def test_a_nul_in_a_field_name_is_refused_and_recorded_on_every_backend(
+    hostile_client: TestClient,
+) -> None:
+    """PostgreSQL text cannot hold NUL: the refused row is still recorded (its NUL
+    written as \\u0000) and the run's report says why, not a 500."""
+    rows = [{"\u0000": None}, {"customer_id": "c1", "plan_id": "p1"}]
+    response = hostile_client.post("/v1/plan-changes", content=json.dumps(rows))
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["rejected"] == 2 and [r["index"] for r in report["rejects"]] == [0, 1]
+    (run,) = hostile_client.get("/v1/imports", params={"limit": 1}).json()["runs"]
+    refused = run["rejects"][0]
+    assert "\x00" not in json.dumps(refused) and "\\u0000" in refused["raw"]
+
+
 def test_an_empty_array_records_no_import_run(hostile_client: TestClient) -> None:
     before = hostile_client.get("/v1/imports").json()
     report = hostile_client.post("/v1/customers", json=[]).json()
