@@ -6,6 +6,7 @@ more, each labelled with what happened in the following `horizon_days`. The test
 snapshot is the cutoff itself, scored on the horizon after it.
 """
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from models.upgrades import (
     TREND_DAYS,
     SaasHistory,
     Snapshot,
+    known_until,
     snapshot,
     upgrades_after,
 )
@@ -65,7 +67,10 @@ def evaluate_upgrades(
     """(ROC AUC, precision@k and tier accuracy among upgraders per scorer; sizes) at `cutoff`.
 
     The same shape as the cross-sell evaluation's answer, so one table prints both.
+    A horizon that ends more than a day after the newest record is a ValueError that
+    says so (the last day's records may come at any hour of it).
     """
+    check_horizon(history, cutoff, horizon_days)
     model = fit_upgrades(history, ladder, cutoff, horizon_days)
     test = snapshot(history, ladder, cutoff)
     test = subset(test, can_upgrade(ladder, test.plan))
@@ -95,6 +100,24 @@ def evaluate_upgrades(
             else float("nan"),
         }
     return results, {"subscribers": len(upgraded), "upgraders": int(upgraded.sum())}
+
+
+def check_horizon(history: SaasHistory, cutoff: int, horizon_days: int) -> None:
+    """ValueError when the data cannot say who upgraded within the horizon."""
+    newest = known_until(history)
+    if newest is None:
+        raise ValueError("there is no subscription history to evaluate: import subscriptions")
+    end = cutoff + horizon_days * DAY
+    if end - newest >= DAY:
+        raise ValueError(
+            f"the {horizon_days}-day horizon after the cutoff {_day(cutoff)} ends on "
+            f"{_day(end)}, but the data ends on {_day(newest)}: choose a cutoff on or "
+            f"before {_day(newest - horizon_days * DAY + DAY - 1)}, or a shorter horizon"
+        )
+
+
+def _day(moment: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(moment))
 
 
 def campaign_scores(

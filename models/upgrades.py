@@ -84,6 +84,26 @@ class Snapshot:
     features: np.ndarray  # float64 subscribers x len(FEATURES)
 
 
+def known_until(history: SaasHistory) -> int | None:
+    """The newest moment the history records anything (a subscription starting or
+    ending, a plan change, a reading, a ticket); None for an empty history.
+
+    Why: an evaluation whose horizon runs past it counts the days without data as days
+    nobody upgraded, and scores every model against an answer key that is not there.
+    """
+    h = history
+    moments = [
+        h.sub_started,
+        h.sub_ended[h.sub_ended != NEVER],
+        h.change_at,
+        h.usage_at,
+        h.ticket_opened,
+        h.ticket_closed[h.ticket_closed != NEVER],
+    ]
+    newest = [int(m.max()) for m in moments if len(m)]
+    return max(newest) if newest else None
+
+
 def snapshot(history: SaasHistory, ladder: Ladder, at: int, trial_days: int = 14) -> Snapshot:
     """Subscribers live and past their trial at `at`, with their features then."""
     h = history

@@ -139,7 +139,11 @@ def _evaluate_upsell(cutoff: datetime, k: int, horizon_days: int, as_json: bool)
     at = int(cutoff.timestamp())
     with database() as engine:
         data = load_saas(engine, loyal_as_of=at)
-    results, sizes = evaluate_upgrades(data.history, data.ladder, at, horizon_days, k)
+    try:
+        results, sizes = evaluate_upgrades(data.history, data.ladder, at, horizon_days, k)
+    except ValueError as exc:  # a horizon past the data: nothing to score against
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     if as_json:
         payload = {"cutoff": cutoff.date().isoformat(), "horizon_days": horizon_days, "k": k}
         typer.echo(json.dumps({**payload, **sizes, "results": results}, indent=2))

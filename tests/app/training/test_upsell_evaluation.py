@@ -51,6 +51,21 @@ def test_upsell_evaluation_ranks_upgraders_first(database_url: str, tmp_path: Pa
     assert learned["precision@100"] > 2 * scores["random"]["precision@100"]
     assert learned["tier accuracy"] > 0.9
     saas_tables_arrive_as_written(database_url, files)
+    horizon_past_the_data_is_an_error(database_url)
+
+
+def horizon_past_the_data_is_an_error(database_url: str) -> None:
+    """A horizon running past the newest record would score every model against days
+    nobody could have upgraded on: refused, naming the dates, not a table of nan."""
+    args = ["--database-url", database_url, "evaluate", "--upsell", "--json"]
+    result = runner.invoke(cli, [*args, "--cutoff", "2026-10-01"])
+    assert result.exit_code == 1 and not result.stdout
+    message = result.stderr
+    assert "90-day horizon after the cutoff 2026-10-01 ends on 2026-12-30" in message
+    assert "the data ends on 2026-1" in message and "choose a cutoff on or before" in message
+    earliest = message.split("on or before ")[1][:10]
+    shorter = runner.invoke(cli, [*args, "--cutoff", earliest])
+    assert shorter.exit_code == 0, shorter.output
 
 
 def saas_tables_arrive_as_written(database_url: str, files: dict[str, Path]) -> None:
