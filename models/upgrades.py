@@ -85,23 +85,15 @@ class Snapshot:
 
 
 def known_until(history: SaasHistory) -> int | None:
-    """The newest moment the history records anything (a subscription starting or
-    ending, a plan change, a reading, a ticket); None for an empty history.
+    """The newest moment the history records something that happened (a subscription
+    starting, a plan change, a reading); None for an empty history. Ends are left out:
+    a cancellation can be recorded ahead, for the end of the paid period.
 
-    Why: an evaluation whose horizon runs past it counts the days without data as days
-    nobody upgraded, and scores every model against an answer key that is not there.
+    Why: training snapshots stop here, and an evaluation whose horizon runs past it
+    would count the days without data as days nobody upgraded.
     """
-    h = history
-    moments = [
-        h.sub_started,
-        h.sub_ended[h.sub_ended != NEVER],
-        h.change_at,
-        h.usage_at,
-        h.ticket_opened,
-        h.ticket_closed[h.ticket_closed != NEVER],
-    ]
-    newest = [int(m.max()) for m in moments if len(m)]
-    return max(newest) if newest else None
+    times = (history.sub_started, history.change_at, history.usage_at)
+    return max((int(t.max()) for t in times if len(t)), default=None)
 
 
 def snapshot(history: SaasHistory, ladder: Ladder, at: int, trial_days: int = 14) -> Snapshot:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from app.db.sql import epoch, stream
 from app.training.data import json_object
 from models.ladder import Ladder
-from models.upgrades import NEVER, SaasHistory
+from models.upgrades import NEVER, SaasHistory, known_until
 from models.vocab import Plans, index_of
 
 LOYAL_SHARE = 0.25  # the top quarter of buyers by sales in the last year are loyal
@@ -107,8 +107,7 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
         ticket_closed=np.where(tickets[2] < 0, NEVER, tickets[2]).astype(np.int64),
         loyal=loyal,
     )
-    times = (history.sub_started, history.change_at, history.usage_at)
-    latest = max((int(t.max()) for t in times if len(t)), default=0)
+    latest = known_until(history) or 0
     return SaasData(ladder, history, [r[1] for r in customers], plans, loyal_min_sales, latest)
 
 
