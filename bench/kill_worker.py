@@ -15,13 +15,10 @@ import argparse
 import os
 import signal
 import time
-from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from bench.soak import BASE, loaded, serving
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.soak import BASE, loaded, offers_data, serving
 
 
 def replace_one(base: str) -> float:
@@ -43,14 +40,8 @@ def replace_one(base: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--kills", type=int, default=3, help="workers killed, one at a time")
-    parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "offers")
-    args = parser.parse_args()
-    work = args.dir / str(args.customers)
-    if not (work / "nextbest.db").is_file():
-        parser.error(f"no data set in {work}: run bench/offers.py first")
-    url = f"sqlite:///{work / 'nextbest.db'}"
+    args, work, url = offers_data(parser)
     env = {"NEXTBEST_DATABASE_URL": url, "NEXTBEST_MODEL_DIR": str(work / "models")}
     with loaded(work, env, args.customers) as load:
         seconds = []

@@ -109,16 +109,22 @@ def switch_to(version: str, base: str, env: dict[str, str]) -> float:
         time.sleep(0.2)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def offers_data(parser: argparse.ArgumentParser) -> tuple[argparse.Namespace, Path, str]:
+    """(the arguments, the directory and the database URL of offers.py's data set):
+    the benchmarks that load a server with it take its size and place the same way."""
     parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--swaps", type=int, default=30, help="activations and rollbacks each")
     parser.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "offers")
     args = parser.parse_args()
     work = args.dir / str(args.customers)
     if not (work / "nextbest.db").is_file():
         parser.error(f"no data set in {work}: run bench/offers.py first")
-    url = f"sqlite:///{work / 'nextbest.db'}"
+    return args, work, f"sqlite:///{work / 'nextbest.db'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--swaps", type=int, default=30, help="activations and rollbacks each")
+    args, work, url = offers_data(parser)
     models = work / "soak-models"
     env = {
         "NEXTBEST_DATABASE_URL": url,
