@@ -142,6 +142,7 @@ def policies(settings: Settings) -> Policies:
             max_price_multiple=settings.upsell_max_price_multiple,
             renewal_window_days=settings.upsell_renewal_window_days,
             trial_grace_days=settings.upsell_trial_grace_days,
+            min_billing_saving=settings.upsell_min_billing_saving,
         ),
         offers=OfferPolicy(
             guardrails=Guardrails(

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     upsell_trial_grace_days: int = Field(
         default=7, ge=0, description="No suggestion during a trial's first days."
     )
+    upsell_min_billing_saving: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Annual billing is offered only when it saves at least this share of "
+        "twelve monthly payments.",
+    )
 
     holdout_share: float = Field(
         default=0.1,

@@ -51,7 +51,8 @@ def upgrade_prospects(
     nearer, why_now = target_plans(ladder, snap.plan, snap.usage, max_multiple)
     fallback = (why == OVER_CAP) & (why_now == 0)
     target, why = np.where(fallback, nearer, target), np.where(fallback, 0, why)
-    keep = why == 0
+    measured = snap.features[:, FEATURES.index("no usage reading")] == 0
+    keep = (why == 0) & measured  # unknown usage: no plan to point at, as the route says
     if propensity is not None:
         probability = propensity.probability(snap.features)
     else:  # rules: the usage ratio ranks, as the usage-ratio rule does

@@ -194,6 +194,8 @@ def standardised_newness(
     a catalog where almost nothing is new, the one item first sold last week does not
     outrank every personal signal.
     """
+    if not len(fresh):  # an empty catalog (a subscription business without a shop)
+        return fresh.astype(np.float32)
     spread = max(float(fresh.std()), min_spread)
     result: np.ndarray = np.clip((fresh - fresh.mean()) / spread, -clip, clip).astype(np.float32)
     return result

@@ -53,6 +53,8 @@ def fit_ease(matrix: sp.csr_matrix, lam: float = 500.0, max_items: int = 4000) -
     counts = np.asarray(matrix.sum(axis=0)).ravel()
     items = np.sort(np.argsort(-counts, kind="stable")[:max_items]).astype(np.int32)
     items = items[counts[items] > 0]
+    if not len(items):  # nothing bought (a subscription business): nothing to relate
+        return Ease(items, np.zeros((0, 0), dtype=np.float32), matrix.shape[1])
     gram = _gram(matrix, items)
     gram[np.diag_indices_from(gram)] += lam
     weights = _spd_inverse(gram)

@@ -8,6 +8,7 @@ snapshot is the cutoff itself, scored on the horizon after it.
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -21,11 +22,13 @@ from models.upgrades import (
     SaasHistory,
     Snapshot,
     known_until,
+    plan_at,
     snapshot,
     upgrades_after,
 )
 
 STEP_DAYS = 30
+TRIAL_DAYS = 14  # snapshots count subscribers past their trial
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Split:
 
     features: np.ndarray
     upgraded: np.ndarray
+    subscription: np.ndarray  # int64: the subscription of each row
 
 
 def training_rows(
@@ -46,10 +50,40 @@ def training_rows(
         snap = snapshot(history, ladder, at)
         upgraded, _ = upgrades_after(history, ladder, snap, horizon_days)
         room = can_upgrade(ladder, snap.plan)
-        parts.append((snap.features[room], upgraded[room]))
+        parts.append((snap.features[room], upgraded[room], snap.subscription[room]))
     if not parts:
-        return Split(np.zeros((0, len(FEATURES))), np.zeros(0, bool))
-    return Split(np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+        return Split(np.zeros((0, len(FEATURES))), np.zeros(0, bool), np.zeros(0, np.int64))
+    features, upgraded, subscription = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    return Split(features, upgraded, subscription)
+
+
+def coverage(
+    history: SaasHistory, ladder: Ladder, rows: Split, until: int, horizon_days: int
+) -> dict[str, Any]:
+    """How many subscriptions training learned from, and why each other one was left out.
+
+    Why: a model that silently drops most subscribers (as ours once did, every one
+    without plan-change rows) looks fine on the rest; the manifest says who was missing.
+    """
+    h, n = history, len(history.sub_customer)
+    counted = np.zeros(n, dtype=bool)
+    counted[rows.subscription] = True
+    last = until - horizon_days * DAY  # the newest snapshot whose horizon has passed
+    paid_from = h.sub_started + TRIAL_DAYS * DAY
+    never_paid = ~counted & (h.sub_ended <= paid_from)
+    too_new = ~counted & ~never_paid & (paid_from > last)
+    rest = ~counted & ~never_paid & ~too_new
+    top = rest & ~can_upgrade(ladder, plan_at(h, np.arange(n), last))
+    return {
+        "subscriptions": n,
+        "counted": int(counted.sum()),
+        "left_out": {
+            "ended_in_trial": int(never_paid.sum()),
+            "outcome_not_known_yet": int(too_new.sum()),
+            "top_tier": int(top.sum()),
+            "between_snapshots": int((rest & ~top).sum()),
+        },
+    }
 
 
 def fit_upgrades(

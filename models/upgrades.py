@@ -10,11 +10,17 @@ on one row, which a property test holds equal to `state`.
 
 The features are the drivers a salesperson would name: how close usage is to the
 plan's limits (in bands), its trend, the renewal window, an open complaint, tenure,
-loyalty and the billing period. The usage ratio, now and projected, also enters as a
+loyalty, the billing period, and whether usage is measured at all (a missing reading
+is unknown, not 0 %). The usage ratio, now and projected, also enters as a
 piecewise-linear curve (hinges at KNOTS): the chance of upgrading does not grow in
 proportion to the ratio, and with the curve the model beat the plain usage-ratio rule
-at every cutoff measured (README), where without it the two tied. Subscription rows
-record only the current billing period, so past snapshots take it as it is now.
+at every cutoff measured (README), where without it the two tied.
+
+Subscription rows hold only today's plan, billing and renewal date. A past snapshot
+takes the plan and the billing from the plan changes around it (the change before the
+moment, else what the next change moved away from, else today's row), and the renewal
+from the start of the annual term then: today's `renews_at` may have been re-anchored
+by the very upgrade a model is trying to predict.
 """
 
 from dataclasses import dataclass
@@ -45,7 +51,9 @@ FEATURES = [
     "annual billing",
     *(f"usage / limit past {k:.0%}" for k in KNOTS),
     *(f"projected usage / limit past {k:.0%}" for k in KNOTS),
+    "no usage reading",
 ]
+ANNUAL, MONTHLY, UNCHANGED = 1, 0, -1  # the billing a plan change moved to
 
 
 @dataclass(frozen=True)
@@ -53,12 +61,14 @@ class SaasHistory:
     """Subscriptions, plan changes, usage readings and tickets, by customer index."""
 
     sub_customer: np.ndarray  # int64 per subscription
+    sub_plan: np.ndarray  # int64: the plan today (the subscription row's)
     sub_started: np.ndarray  # int64 seconds
     sub_ended: np.ndarray  # int64 seconds, NEVER while live
-    sub_annual: np.ndarray  # bool: billed yearly (as now)
-    sub_renews: np.ndarray  # int64 seconds: the next renewal (annual anniversaries follow it)
+    sub_annual: np.ndarray  # bool: billed yearly today
     change_customer: np.ndarray  # int64 per plan change, sorted by (customer, at)
+    change_from: np.ndarray  # int64: the plan changed from, -1 when not recorded
     change_plan: np.ndarray  # int64: the plan changed to
+    change_annual: np.ndarray  # int64: the billing changed to (ANNUAL, MONTHLY, UNCHANGED)
     change_at: np.ndarray  # int64 seconds
     usage_customer: np.ndarray  # int64 per reading, sorted by (customer, metric, at)
     usage_metric: np.ndarray  # int64: column of Ladder.limits
@@ -96,14 +106,49 @@ def known_until(history: SaasHistory) -> int | None:
     return max((int(t.max()) for t in times if len(t)), default=None)
 
 
+def live_at(history: SaasHistory, at: int, trial_days: int = 14) -> np.ndarray:
+    """The subscriptions live and past their trial at `at` (indexes)."""
+    h = history
+    return np.flatnonzero((h.sub_started + trial_days * DAY <= at) & (h.sub_ended > at))
+
+
 def snapshot(history: SaasHistory, ladder: Ladder, at: int, trial_days: int = 14) -> Snapshot:
     """Subscribers live and past their trial at `at`, with their features then."""
+    subs = live_at(history, at, trial_days)
+    return state(history, ladder, subs, plan_at(history, subs, at), at)
+
+
+def plan_at(history: SaasHistory, subs: np.ndarray, at: int) -> np.ndarray:
+    """Each subscription's plan at `at`: the last plan change at or before it; else the
+    plan the next change moved away from; else the plan on the subscription row (no
+    change since). Every subscriber has a plan, with or without plan-change rows."""
     h = history
-    live = (h.sub_started + trial_days * DAY <= at) & (h.sub_ended > at)
-    subs = np.flatnonzero(live)
-    plan = _last_at(h.change_customer, h.change_at, h.change_plan, h.sub_customer[subs], at)
-    keep = plan >= 0
-    return state(history, ladder, subs[keep], plan[keep], at)
+    who = h.sub_customer[subs]
+    before = _last_at(h.change_customer, h.change_at, h.change_plan, who, at)
+    after = _next_after(h.change_customer, h.change_at, h.change_from, who, at)
+    now = h.sub_plan[subs]
+    return np.where(before >= 0, before, np.where(after >= 0, after, now)).astype(np.int64)
+
+
+def annual_at(history: SaasHistory, subs: np.ndarray, at: int) -> tuple[np.ndarray, np.ndarray]:
+    """(billed yearly at `at`, start of that annual term) per subscription.
+
+    The billing a change moved to last, at or before `at`; else the opposite of what
+    the next billing change moved to; else today's. The annual term runs from the
+    switch to annual billing, or from the start of the subscription.
+    """
+    h = history
+    who = h.sub_customer[subs]
+    named = h.change_annual != UNCHANGED
+    owner, moment, billing = h.change_customer[named], h.change_at[named], h.change_annual[named]
+    last = _last_at(owner, moment, billing, who, at)
+    following = _next_after(owner, moment, billing, who, at)
+    annual = np.where(
+        last >= 0, last == ANNUAL, np.where(following >= 0, following != ANNUAL, h.sub_annual[subs])
+    )
+    switched = _last_at(owner, moment, np.where(billing == ANNUAL, moment, -1), who, at)
+    term = np.maximum(h.sub_started[subs], np.where(last == ANNUAL, switched, -1))
+    return annual.astype(bool), term.astype(np.int64)
 
 
 def state(
@@ -111,8 +156,7 @@ def state(
 ) -> Snapshot:
     """What was known at `at` of subscriptions `subs` on plans `plan`, and the features.
 
-    Training gets `plan` from the plan changes; one live subscriber at request time
-    takes the same steps in `one_state`.
+    One live subscriber at request time takes the same steps in `one_state`.
     """
     h = history
     customer = h.sub_customer[subs]
@@ -120,16 +164,24 @@ def state(
     usage, before = _readings(h, customer, (at, at - TREND_DAYS * DAY), metrics)
     tenure = (at - h.sub_started[subs]) / DAY
     top, growth = pressure(usage, before, ladder.limits[plan])
-    renewal = h.sub_annual[subs] & (_next_renewal(h, subs, at) - at <= RENEWAL_DAYS * DAY)
+    annual, term = annual_at(h, subs, at)
+    renewal = annual & (next_anniversary(term, at) - at <= RENEWAL_DAYS * DAY)
     facts = (
         renewal,
         _open_complaint(h, customer, at),
         tenure,
         h.loyal[customer],
-        h.sub_annual[subs],
+        annual,
+        ~has_reading(usage, ladder.limits[plan]).any(axis=1),
     )
     features = _features(_COLUMNS, top, growth, *facts)
     return Snapshot(at, subs, customer, plan, usage, before, tenure, features)
+
+
+def has_reading(usage: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """Where a metric with a limit has a reading: usage known against the plan."""
+    result: np.ndarray = ~np.isnan(usage) & np.isfinite(limits)
+    return result
 
 
 class _Columns:
@@ -186,6 +238,7 @@ def _features(
     tenure_days: Any,
     loyal: Any,
     annual: Any,
+    unmeasured: Any,
 ) -> np.ndarray:
     """The feature columns (FEATURES) from what is known of subscribers at a moment:
     written once, for whole columns (`_COLUMNS`, training) and one row (`_ONE`, serving).
@@ -208,6 +261,7 @@ def _features(
             loyal,
             annual,
             *hinges,
+            unmeasured,
         ]
     )
 
@@ -229,8 +283,9 @@ def one_state(
     The serving path builds one subscriber's state per request from the readings it
     read: the features come from the same `_features` as training's, on one row's
     Python floats (a property test holds the two equal on random histories).
-    `readings` are (metric column, value, time); `renews` is the recorded renewal date,
-    else `started` (as `sub_renews`); `complaint` is a complaint open at `at`.
+    `readings` are (metric column, value, time); `renews` is a renewal date of the
+    annual term (its anniversaries follow), the recorded one when serving;
+    `complaint` is a complaint open at `at`.
     """
     metrics = ladder.limits.shape[1]
     usage, before = [np.nan] * metrics, [np.nan] * metrics
@@ -242,11 +297,13 @@ def one_state(
             before[metric] = value
     usage_now = np.array(usage, dtype=np.float64)
     usage_before = np.array(before, dtype=np.float64)
-    top, growth = pressure_of_one(usage_now, usage_before, ladder.limits[plan])
-    year = 365 * DAY
-    renewal = annual and renews + year * ((at - renews) // year + 1) - at <= RENEWAL_DAYS * DAY
+    limits = ladder.limits[plan]
+    top, growth = pressure_of_one(usage_now, usage_before, limits)
+    renewal = annual and int(next_anniversary(np.int64(renews), at)) - at <= RENEWAL_DAYS * DAY
     tenure = (at - started) / DAY
-    features = _features(_ONE, top, growth, renewal, complaint, tenure, loyal, annual)
+    unmeasured = not has_reading(usage_now, limits).any()
+    facts = (renewal, complaint, tenure, loyal, annual, unmeasured)
+    features = _features(_ONE, top, growth, *facts)
     return usage_now, usage_before, features
 
 
@@ -286,20 +343,17 @@ def upgrades_after(
     """(upgraded within the horizon, plan upgraded to or -1) per subscriber of `snap`.
 
     The first plan change after the moment counts, when it is to a higher tier of the
-    same ladder within `horizon_days`.
+    same ladder within `horizon_days`. A switch of billing alone (a change to the same
+    plan) is not a plan change.
     """
     h = history
-    key = _key(h.change_customer, h.change_at)
-    nxt = np.searchsorted(key, _key(snap.customer, np.full(len(snap.customer), snap.at)), "right")
-    found = nxt < len(key)
-    nxt = np.minimum(nxt, max(len(key) - 1, 0))
-    if not len(key):
-        return np.zeros(len(snap.customer), bool), np.full(len(snap.customer), -1)
-    to = h.change_plan[nxt]
+    moved = h.change_plan != h.change_from
+    owner, at = h.change_customer[moved], h.change_at[moved]
+    to = _next_after(owner, at, h.change_plan[moved], snap.customer, snap.at)
+    when = _next_after(owner, at, at, snap.customer, snap.at)
     upgraded = (
-        found
-        & (h.change_customer[nxt] == snap.customer)
-        & (h.change_at[nxt] <= snap.at + horizon_days * DAY)
+        (to >= 0)
+        & (when <= snap.at + horizon_days * DAY)
         & (ladder.ladder[to] == ladder.ladder[snap.plan])
         & (ladder.rank[to] > ladder.rank[snap.plan])
     )
@@ -345,12 +399,23 @@ def _readings(
     return list(values.reshape(len(moments), n, metrics))
 
 
-def _next_renewal(h: SaasHistory, subs: np.ndarray, moment: int) -> np.ndarray:
-    """The first yearly anniversary of the recorded renewal date after `moment`."""
-    anchor = h.sub_renews[subs]
+def _next_after(
+    owner: np.ndarray, at: np.ndarray, value: np.ndarray, who: np.ndarray, moment: int
+) -> np.ndarray:
+    """The `value` of each of `who`'s first row after `moment`, -1 when there is none."""
+    if not len(owner):
+        return np.full(len(who), -1, dtype=np.int64)
+    key = _key(owner, at)
+    first = np.searchsorted(key, _key(who, np.full(len(who), moment)), "right")
+    at_row = np.minimum(first, len(key) - 1)
+    ok = (first < len(key)) & (owner[at_row] == who)
+    return np.where(ok, value[at_row], -1).astype(np.int64)
+
+
+def next_anniversary(anchor: Any, moment: int) -> Any:
+    """The first yearly anniversary of `anchor` after `moment`."""
     year = 365 * DAY
-    result: np.ndarray = anchor + year * ((moment - anchor) // year + 1)
-    return result
+    return anchor + year * ((moment - anchor) // year + 1)
 
 
 def _open_complaint(h: SaasHistory, customer: np.ndarray, moment: int) -> np.ndarray:
@@ -373,7 +438,7 @@ def profile(ratio: float, growth: float = 0.0, **flags: bool) -> np.ndarray:
     row[:6] = [min(ratio, 1.5), min(ahead, 1.5), band == 1, band == 2, band == 3, growth]
     knots = np.array(KNOTS)
     row[11 : 11 + len(KNOTS)] = np.maximum(0.0, min(ratio, 1.5) - knots)
-    row[11 + len(KNOTS) :] = np.maximum(0.0, min(ahead, 1.5) - knots)
+    row[11 + len(KNOTS) : 11 + 2 * len(KNOTS)] = np.maximum(0.0, min(ahead, 1.5) - knots)
     names = {
         "renewal": "annual renewal within 90 days",
         "complaint": "open complaint",

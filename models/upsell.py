@@ -13,13 +13,13 @@ renewal coming up means at renewal, a trial means at its end.
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from models.ladder import OVER_CAP, TOP_TIER, Ladder, project, target_plans
 from models.propensity import Propensity, fit_propensity
-from models.upgrade_eval import training_rows
+from models.upgrade_eval import coverage, training_rows
 from models.upgrades import BANDS, DAY, FEATURES, TREND_DAYS, SaasHistory, pressure_of_one
 
 Kind = Literal["upgrade", "billing", "retain", "not_now"]
@@ -42,6 +42,7 @@ class Policy:
     drop: float = 0.3  # usage down by this share in 90 days: the customer is at risk
     headroom: float = 1.25  # a cheaper plan offered to retain must cover usage x this
     rules_renewal_ratio: float = 0.6  # rules: usage worth an upgrade at renewal
+    min_billing_saving: float = 0.05  # annual billing is offered when it saves this share
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class UpsellModel:
     loyal_min_sales: float  # a year's sales that make a shop customer loyal; inf: nobody
     training_rows: int  # subscriber-months learned from
     training_upgrades: int  # of which upgraded within the horizon
+    coverage: dict[str, Any]  # subscriptions learned from, and why the others were not
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Facts:
     projected: np.ndarray  # usage per metric `Policy.projection_months` ahead
     tenure_days: float
     probability: float | None  # learned P(upgrade within the horizon); None under rules
+    # (0 on the top tier: nobody there can upgrade)
 
 
 @dataclass(frozen=True)
@@ -117,12 +120,14 @@ def decide(model: UpsellModel, sub: Subscriber | None, now: int, policy: Policy)
         return _retain(model, sub, facts, risks, policy)
     target, why = _target(model, sub, facts, policy)
     wants = _wants(sub, facts, now, policy)
+    if facts.worst < 0 and why[0] != TOP_TIER:  # no reading: no plan to point at, no
+        return Decision("not_now", facts, "no_usage")  # proof the plan fits for a year
     if why[0] == 0 and wants:
         when, at = _timing(sub, facts, now, policy)
         up = int(target[0])
         skipped = bool(model.ladder.rank[up] > model.ladder.rank[sub.plan] + 1)
         return Decision("upgrade", facts, target=up, when=when, at=at, skipped=skipped)
-    billable = not sub.annual and _billable(model, sub) and _steady(facts, policy)
+    billable = not sub.annual and _billable(model, sub, policy) and _steady(facts, policy)
     if billable and _loyal(sub, facts, policy):
         return Decision("billing", facts, target=sub.plan, annual=True, when="now")
     if why[0] == TOP_TIER:
@@ -163,7 +168,10 @@ def _facts(model: UpsellModel, sub: Subscriber, now: int, policy: Policy) -> Fac
     months = TREND_DAYS / 30.44
     probability = None
     if model.learned:
-        probability = float(model.propensity.probability(sub.features[None])[0])
+        ladder, plan = model.ladder, sub.plan
+        higher = (ladder.ladder == ladder.ladder[plan]) & (ladder.rank > ladder.rank[plan])
+        learned = float(model.propensity.probability(sub.features[None])[0])
+        probability = learned if higher.any() else 0.0
     return Facts(
         ratio=top,
         worst=worst,
@@ -223,14 +231,24 @@ def _timing(sub: Subscriber, facts: Facts, now: int, policy: Policy) -> tuple[Wh
     return "now", None
 
 
-def _billable(model: UpsellModel, sub: Subscriber) -> bool:
+def _billable(model: UpsellModel, sub: Subscriber, policy: Policy) -> bool:
     """A paying customer on a plan whose annual price saves money."""
-    return sub.status == "active" and yearly_saving(model, sub.plan) > 0
+    return sub.status == "active" and _saves(model, sub.plan, policy)
+
+
+def _saves(model: UpsellModel, plan: int, policy: Policy) -> bool:
+    """Annual billing saves at least `Policy.min_billing_saving` of 12 monthly payments:
+    "save 0.02 a year" is not an offer worth a customer's attention."""
+    saving = yearly_saving(model, plan)
+    monthly = float(model.ladder.monthly[plan])
+    return saving > 0 and saving >= policy.min_billing_saving * 12 * monthly
 
 
 def _steady(facts: Facts, policy: Policy) -> bool:
-    """Usage neither growing toward a limit nor falling: the plan fits for a year."""
-    return abs(facts.growth) <= policy.stable_growth and facts.ratio < policy.pressure
+    """Usage measured, neither growing toward a limit nor falling: the plan fits for a
+    year. Unknown usage shows nothing of the kind."""
+    steady = abs(facts.growth) <= policy.stable_growth and facts.ratio < policy.pressure
+    return facts.worst >= 0 and steady
 
 
 def _loyal(sub: Subscriber, facts: Facts, policy: Policy) -> bool:
@@ -240,15 +258,16 @@ def _loyal(sub: Subscriber, facts: Facts, policy: Policy) -> bool:
 def _retain(
     model: UpsellModel, sub: Subscriber, facts: Facts, risks: tuple[str, ...], policy: Policy
 ) -> Decision:
-    """The nearest cheaper plan that covers usage with headroom, else annual at a discount."""
+    """The nearest cheaper plan that covers measured usage with headroom, else annual at
+    a discount."""
     ladder = model.ladder
     lower = (ladder.ladder == ladder.ladder[sub.plan]) & (ladder.rank < ladder.rank[sub.plan])
     need = np.nan_to_num(sub.usage, nan=0.0) * policy.headroom
     covers = lower & np.all(ladder.limits >= need[None, :], axis=1)
-    if covers.any():
+    if facts.worst >= 0 and covers.any():  # unknown usage: no plan is known to cover it
         target = int(np.where(covers, ladder.rank, -1).argmax())
         return Decision("retain", facts, target=target, when="now", at_risk=risks)
-    if not sub.annual and yearly_saving(model, sub.plan) > 0:
+    if not sub.annual and _saves(model, sub.plan, policy):
         return Decision("retain", facts, target=sub.plan, annual=True, when="now", at_risk=risks)
     return Decision("not_now", facts, "at_risk", at_risk=risks)
 
@@ -291,4 +310,5 @@ def fit_upsell(
         loyal_min_sales=loyal_min_sales,
         training_rows=len(upgraded),
         training_upgrades=int(upgraded.sum()),
+        coverage=coverage(history, ladder, rows, until, horizon_days),
     )

@@ -72,6 +72,13 @@ def train(
             f"upsell: {upsell['plans']} plans, too little upgrade history to learn from "
             f"({upsell['training_upgrades']} upgrades): the documented rules decide"
         )
+    coverage = upsell.get("coverage", {})
+    if coverage.get("subscriptions"):
+        left = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in coverage["left_out"].items())
+        typer.echo(
+            f"upsell: {coverage['counted']:,} of {coverage['subscriptions']:,} subscriptions "
+            f"learned from; left out: {left}"
+        )
     segments = result.manifest["segments"]
     counts = ", ".join(f"{name} {segments['counts'][name]:,}" for name in NAMES)
     typer.echo(f"segments as of {segments['as_of'][:10]}: {counts}")

@@ -20,7 +20,7 @@ import app
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0005"  # the newest migration script's revision
+HEAD = "0006"  # the newest migration script's revision
 
 
 def migrations_dir() -> Path:

@@ -166,7 +166,10 @@ plan_change = Table(
     Column("from_plan_id", Integer, ForeignKey("plan.id"), nullable=True),
     Column("to_plan_id", Integer, ForeignKey("plan.id"), nullable=False),
     Column("changed_at", UTCDateTime, nullable=False),
+    # the billing this change switched to; NULL: the billing stayed as it was
+    Column("billing_period", String(8), nullable=True),
     UniqueConstraint("customer_id", "changed_at"),
+    CheckConstraint(_in("billing_period", BILLING_PERIODS), name="billing_period"),
     **MYSQL_TABLE_OPTIONS,
 )
 

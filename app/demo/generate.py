@@ -252,6 +252,7 @@ def _change_columns(table: saas.Columns, ids: NDArray[Any], part: slice) -> Tabl
         "from_plan_id": _lookup([*PLAN_IDS, ""], table["from_plan"][part]),
         "to_plan_id": _lookup(PLAN_IDS, table["to_plan"][part]),
         "changed_at": _stamps(table["changed_at"][part]),
+        "billing_period": _lookup(["monthly", "annual", ""], table["billing"][part]),
     }
 
 

@@ -9,7 +9,8 @@ Here upgrades follow a known monthly hazard, so a model can be checked against i
   the lowest plan that covers the usage projected 6 months ahead (sometimes skipping one);
 - x2 in the 30 days before an annual renewal, x0.2 with an open complaint (which also
   makes churn x4), x1.3 after 12 months of tenure, x1.5 for the shop's best customers;
-- monthly subscribers on a plan unchanged for 6 months switch to annual at 2 %/month;
+- monthly subscribers on a plan unchanged for 6 months switch to annual at 2 %/month
+  (a plan change to the same plan, with the billing it switched to);
 - every subscription starts with a 14-day trial, 80 % of which convert.
 
 The simulation steps month by month (first of each month, 00:00Z) over all subscribers
@@ -121,6 +122,7 @@ def simulate(
         customer=sim.customer,
         from_plan=np.full(len(plan), -1),
         to_plan=plan.copy(),
+        billing=sim.annual.astype(np.int64),  # 1: annual, 0: monthly, -1: unchanged
         changed_at=sim.started,
     )
     months = (
@@ -204,6 +206,15 @@ def _month(
     )
     switch &= rng.random(len(live)) < ANNUAL_SWITCH
     sim.annual[live[switch]], sim.anchor[live[switch]] = True, b
+    switched = live[switch]
+    sim.log(
+        "plan-changes",
+        customer=sim.customer[switched],
+        from_plan=plan[switched],
+        to_plan=plan[switched],
+        billing=np.ones(len(switched), np.int64),
+        changed_at=np.full(len(switched), b),
+    )
     _tickets(sim, live, ratio >= 1.0, b, np.minimum(sim.ended[live], nxt))
 
 
@@ -227,6 +238,7 @@ def _upgrade(
         customer=sim.customer[subs],
         from_plan=plan[subs],
         to_plan=target,
+        billing=np.full(len(subs), -1),
         changed_at=when,
     )
     plan[subs] = target
@@ -305,12 +317,14 @@ def as_history(tables: dict[str, Columns], loyal: NDArray[np.bool_]) -> tuple[An
     complaint = k["kind"] == 0
     history = SaasHistory(
         s["customer"],
+        s["plan"],
         s["started_at"],
         np.where(s["ended_at"] < 0, FOREVER, s["ended_at"]),
         s["annual"].astype(bool),
-        s["renews_at"],
         c["customer"][by_time],
+        c["from_plan"][by_time],
         c["to_plan"][by_time],
+        c["billing"][by_time],
         c["changed_at"][by_time],
         u["customer"][by_metric],
         u["metric"][by_metric],

@@ -276,12 +276,18 @@ class SubscriptionRow(Row):
 
 
 class PlanChangeRow(Row):
-    """A move between plans; no `from_plan_id` means a first subscription."""
+    """A move between plans; no `from_plan_id` means a first subscription. A switch of
+    billing alone is a change to the same plan with `billing_period` set."""
 
     customer_id: ExternalId
     from_plan_id: ExternalId | None = None
     to_plan_id: ExternalId
     changed_at: PastTimestamp
+    billing_period: Literal["monthly", "annual"] | None = Field(
+        default=None,
+        description="The billing this change switched to; empty when the billing stayed "
+        "as it was. Training reads the billing of past months from it.",
+    )
 
 
 class UsageRow(Row):

@@ -145,6 +145,7 @@ WhyNot = Literal[
     "price_cap",
     "low_loyalty",
     "no_need",
+    "no_usage",
     "at_risk",
     "unavailable",
 ]

@@ -70,9 +70,13 @@ class Reads:
 
         usage = engine.dialect.identifier_preparer.quote("usage")  # reserved in MySQL
         self.customer = f"SELECT id FROM customer WHERE customer_id = {mark}"
+        switched = (  # when the customer last switched to annual billing: the term's start
+            f"(SELECT {e('MAX(c.changed_at)')} FROM plan_change c WHERE c.customer_id = "
+            f"subscription.customer_id AND c.billing_period = 'annual' AND c.changed_at <= {mark})"
+        )
         self.subscriptions = (
             f"SELECT subscription_id, plan_id, billing_period, status, {e('started_at')}, "
-            f"{e('renews_at')}, {e('ended_at')} FROM subscription "
+            f"{e('renews_at')}, {e('ended_at')}, {switched} FROM subscription "
             f"WHERE customer_id = {mark} AND status <> 'cancelled'"
         )
         self.usage = (
@@ -167,11 +171,12 @@ def read_state(
 
     Several live subscriptions: the most recently started one counts.
     """
-    rows = _rows(cursor, reads.subscriptions, customer)
+    rows = _rows(cursor, reads.subscriptions, reads.moment(now), customer)
     live = [r for r in rows if r[6] is None or r[6] > now]
     if not live:
         return None
-    sub_id, plan_db, billing, status, started, renews, _ = max(live, key=lambda r: (r[4], r[0]))
+    newest = max(live, key=lambda r: (r[4], r[0]))
+    sub_id, plan_db, billing, status, started, renews, _, switched = newest
     index = int(np.searchsorted(plans.db_ids, plan_db))
     if index >= len(plans.db_ids) or plans.db_ids[index] != plan_db:
         return "unknown_plan"
@@ -187,7 +192,7 @@ def read_state(
         index,
         readings,
         started=started,
-        renews=renews if renews is not None else started,
+        renews=max(started, int(switched or 0)),  # the annual term's start, as training
         annual=annual,
         complaint=bool(opened),
         loyal=loyal,

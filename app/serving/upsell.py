@@ -52,6 +52,8 @@ NOT_NOW: dict[WhyNot, str] = {
     "low_loyalty": "Subscribed for {months} months and not among the best customers: "
     "too early to suggest annual billing",
     "no_need": "Usage is at {ratio:.0%} of the plan's tightest limit: no upgrade needed",
+    "no_usage": "No usage reading against the plan's limits: nothing shows that another "
+    "plan or billing would fit better",
     "at_risk": "At risk of leaving, and no cheaper plan or annual discount to offer",
     "unavailable": "The live subscription state cannot be read now (the database is "
     "unreachable): no suggestion until it can",

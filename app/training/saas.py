@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from app.db.sql import epoch, stream
 from app.training.data import json_object
 from models.ladder import Ladder
-from models.upgrades import NEVER, SaasHistory, known_until
+from models.upgrades import ANNUAL, MONTHLY, NEVER, UNCHANGED, SaasHistory, known_until
 from models.vocab import Plans, index_of
 
 LOYAL_SHARE = 0.25  # the top quarter of buyers by sales in the last year are loyal
@@ -48,16 +48,18 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
         subs = _rows(
             conn,
             "customer_id",
+            "plan_id",
             "started_at",
             "ended_at",
             "billing_period",
-            "renews_at",
             table="subscription",
         )
         changes = _rows(
             conn,
             "customer_id",
+            "COALESCE(from_plan_id, -1)",
             "to_plan_id",
+            "COALESCE(billing_period, '')",
             "changed_at",
             table="plan_change",
             order="customer_id, changed_at",
@@ -87,17 +89,24 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
     def c(ids: np.ndarray) -> np.ndarray:
         return index_of(customer_db, ids.astype(np.int64))[0]
 
+    def p(ids: np.ndarray) -> np.ndarray:
+        index, found = index_of(plan_db, ids.astype(np.int64))
+        return np.where(found, index, -1).astype(np.int64)
+
     used = np.array([metric.get(m, -1) for m in usage[1]], dtype=np.int64)
     known = used >= 0
+    billing = {"annual": ANNUAL, "monthly": MONTHLY}
     history = SaasHistory(
         sub_customer=c(subs[0]),
-        sub_started=subs[1].astype(np.int64),
-        sub_ended=np.where(subs[2] < 0, NEVER, subs[2]).astype(np.int64),
-        sub_annual=subs[3] == "annual",
-        sub_renews=np.where(subs[4] < 0, subs[1], subs[4]).astype(np.int64),
+        sub_plan=p(subs[1]),
+        sub_started=subs[2].astype(np.int64),
+        sub_ended=np.where(subs[3] < 0, NEVER, subs[3]).astype(np.int64),
+        sub_annual=subs[4] == "annual",
         change_customer=c(changes[0]),
-        change_plan=index_of(plan_db, changes[1].astype(np.int64))[0],
-        change_at=changes[2].astype(np.int64),
+        change_from=p(changes[1]),
+        change_plan=p(changes[2]),
+        change_annual=np.array([billing.get(b, UNCHANGED) for b in changes[3]], dtype=np.int64),
+        change_at=changes[4].astype(np.int64),
         usage_customer=c(usage[0][known]),
         usage_metric=used[known],
         usage_value=usage[2][known].astype(np.float64),

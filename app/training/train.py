@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from app.db import tables
 from app.training.data import Snapshot, load_snapshot
 from app.training.evaluation import engine_scorer
 from app.training.lines import SaleLines
@@ -39,7 +40,7 @@ from models.vocab import Plans
 
 
 class NothingToLearn(ValueError):
-    """The database holds no purchase history to train on."""
+    """The database holds neither purchase history nor subscriptions to train on."""
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,10 @@ def train(
     start = time.perf_counter()
     with _step(timings, "read"):
         snapshot = load_snapshot(engine, reading)
-    if not len(snapshot.history.known):
+    if not len(snapshot.history.known) and not has_subscriptions(engine):
         raise NothingToLearn(
-            "no sale lines of known customers to learn from: import purchases first "
-            "(nextbest import purchases FILE)"
+            "no sale lines of known customers and no subscriptions to learn from: import "
+            "purchases first (nextbest import purchases FILE), or plans and subscriptions"
         )
     with ThreadPoolExecutor(1) as beside:  # the segments need only the sale lines
         segmenting = beside.submit(
@@ -103,7 +104,7 @@ def train(
     manifest = describe(snapshot, params)
     manifest["upsell"] = describe_upsell(upsell)
     manifest["segments"] = describe_segments(segments)
-    if holdout_days > 0:
+    if holdout_days > 0 and len(snapshot.history.known):  # nothing to hold out without sales
         with _step(timings, "holdout"):
             manifest["metrics"] = holdout_metrics(snapshot, params, holdout_days)
     with _step(timings, "save"):
@@ -113,6 +114,12 @@ def train(
     a = activation
     row = register(engine, path, manifest, timings["total"], a.metric, a.tolerance, a.force)
     return TrainResult(path, artifact.read_manifest(path), timings, row)
+
+
+def has_subscriptions(engine: Engine) -> bool:
+    """Whether any subscription is stored: a SaaS business trains without shop sales."""
+    with engine.connect() as conn:
+        return conn.execute(select(tables.subscription.c.id).limit(1)).first() is not None
 
 
 @contextmanager
@@ -166,18 +173,20 @@ def describe_upsell(model: UpsellModel) -> dict[str, Any]:
         "horizon_days": model.horizon_days,
         "training_rows": model.training_rows,
         "training_upgrades": model.training_upgrades,
+        "coverage": model.coverage,
         "odds_ratios": model.propensity.odds_ratios() if learned else {},
     }
 
 
 def newest_sale(snapshot: Snapshot) -> int:
-    """Epoch seconds of the newest sale line of a known customer: "now" for the segments.
+    """Epoch seconds of the newest sale line of a known customer: "now" for the segments
+    (0 for a subscription business without shop sales).
 
     The history's own end, not the clock: a database loaded from an old export still
     has recent and lapsed customers relative to its last day.
     """
     history = snapshot.history
-    return int(history.time[history.customer != NO_CUSTOMER].max())
+    return int(history.time[history.customer != NO_CUSTOMER].max(initial=0))
 
 
 def describe_segments(segments: Segments) -> dict[str, Any]:

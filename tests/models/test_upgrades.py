@@ -1,5 +1,6 @@
 """Subscriber state at a moment, rebuilt from history: only what was known then counts."""
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -31,19 +32,22 @@ T = 400 * DAY  # the moment looked at
 
 
 def history() -> SaasHistory:
-    """Customer 0: Lite, 2 then 3 seats, an open complaint, upgrades 20 days after T.
-    Customer 1: Standard since day 10, 5 seats, upgraded on day 200 (before T).
-    Customer 2: still in its trial at T. Customer 3: cancelled before T."""
+    """Customer 0: Lite, 2 then 3 seats, an open complaint, annual since day 65 (next
+    anniversary T+30), upgrades 20 days after T. Customer 1: Standard since day 10, 5
+    seats, upgraded on day 200 (before T). Customer 2: still in its trial at T.
+    Customer 3: cancelled before T."""
     a = np.array
     return SaasHistory(
         sub_customer=a([0, 1, 2, 3]),
+        sub_plan=a([1, 1, 0, 0]),
         sub_started=a([0, 0, T - 5 * DAY, 0]),
         sub_ended=a([NEVER, NEVER, NEVER, T - DAY]),
         sub_annual=a([True, False, False, False]),
-        sub_renews=a([T + 760 * DAY, T + 20 * DAY, T + 9 * DAY, 0]),  # 0: next anniversary T+30
-        change_customer=a([0, 0, 1, 1, 2, 3]),
-        change_plan=a([0, 1, 0, 1, 0, 0]),
-        change_at=a([0, T + 20 * DAY, 10 * DAY, 200 * DAY, T - 5 * DAY, 0]),
+        change_customer=a([0, 0, 0, 1, 1, 2, 3]),
+        change_from=a([-1, 0, 0, -1, 0, -1, -1]),
+        change_plan=a([0, 0, 1, 0, 1, 0, 0]),
+        change_annual=a([0, 1, -1, -1, -1, -1, -1]),
+        change_at=a([0, 65 * DAY, T + 20 * DAY, 10 * DAY, 200 * DAY, T - 5 * DAY, 0]),
         usage_customer=a([0, 0, 0, 1]),
         usage_metric=a([0, 0, 0, 0]),
         usage_value=a([2.0, 3.0, 9.0, 5.0]),
@@ -107,7 +111,8 @@ def one_subscriber(draw: st.DrawFn) -> Case:
     value = st.one_of(st.sampled_from([0.0, 6.0, 8.0, 9.5]), st.floats(0.001, 1e6))
     readings = [(m, draw(value), at) for m, at in keys]
     started = draw(st.one_of(st.just(T - 365 * DAY), st.integers(T - 800 * DAY, T)))
-    renews = draw(st.one_of(st.just(T - 275 * DAY), st.integers(T - 900 * DAY, T + 400 * DAY)))
+    switched = draw(st.one_of(st.just(T - 275 * DAY), st.integers(T - 900 * DAY, T)))
+    renews = max(started, switched)  # the annual term starts at the switch, or the start
     facts = {
         "started": started,
         "renews": renews,
@@ -128,13 +133,15 @@ def test_one_subscribers_state_is_the_state_training_builds(case: Case) -> None:
     complaint = int(facts["complaint"])
     history = SaasHistory(
         sub_customer=a([0]),
+        sub_plan=a([plan]),
         sub_started=a([facts["started"]]),
         sub_ended=a([NEVER]),
         sub_annual=a([facts["annual"]]),
-        sub_renews=a([facts["renews"]]),
-        change_customer=a([], dtype=np.int64),
-        change_plan=a([], dtype=np.int64),
-        change_at=a([], dtype=np.int64),
+        change_customer=a([0]),
+        change_from=a([-1]),
+        change_plan=a([plan]),
+        change_annual=a([int(facts["annual"])]),
+        change_at=a([facts["renews"]]),  # the annual term starts here (or at the start)
         usage_customer=np.zeros(len(rows), dtype=np.int64),
         usage_metric=a([r[0] for r in rows], dtype=np.int64),
         usage_value=a([r[1] for r in rows], dtype=np.float64),
@@ -153,3 +160,21 @@ def test_one_subscribers_state_is_the_state_training_builds(case: Case) -> None:
     np.testing.assert_array_equal(before, snap.before[0])
     np.testing.assert_array_equal(features, snap.features[0])
     assert usage.dtype == before.dtype == features.dtype == np.float64
+
+
+def test_a_billing_switch_before_an_upgrade_does_not_hide_it() -> None:
+    """Customer 0 switches Lite to annual 5 days after T, then upgrades on day T+20."""
+    h = history()
+    at = np.append(h.change_at, T + 5 * DAY)
+    order = np.lexsort((at, np.append(h.change_customer, 0)))
+    switched = dataclasses.replace(
+        h,
+        change_customer=np.append(h.change_customer, 0)[order],
+        change_from=np.append(h.change_from, 0)[order],
+        change_plan=np.append(h.change_plan, 0)[order],
+        change_annual=np.append(h.change_annual, 1)[order],
+        change_at=at[order],
+    )
+    snap = snapshot(switched, LADDER, T)
+    upgraded, to = upgrades_after(switched, LADDER, snap, horizon_days=90)
+    assert upgraded.tolist() == [True, False] and to.tolist() == [1, -1]

@@ -1,5 +1,7 @@
 """Every kind of upsell answer, on the demo ladder, under the learned model and the rules."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -43,6 +45,7 @@ def model(probability: float | None) -> UpsellModel:
         loyal_min_sales=500.0,
         training_rows=1000 if learned else 0,
         training_upgrades=100 if learned else 0,
+        coverage={},
     )
 
 
@@ -219,3 +222,32 @@ def test_with_too_little_history_the_rules_decide() -> None:
     fitted = fit_upsell(history(), SMALL, np.full(3, np.nan), 500 * DAY, 100.0)
     assert not fitted.learned
     assert fitted.band_rate.shape == (len(BANDS) + 1,)
+
+
+@BOTH
+def test_no_usage_reading_is_not_now_and_never_annual_billing(probability: float | None) -> None:
+    """Unknown usage is not 0 % usage: no plan can be said to fit, so nothing is sold
+    on it, annual billing included (it would promise the plan fits for a year)."""
+    sub = subscriber(seats=5, annual=False)
+    unknown = dataclasses.replace(sub, usage=np.full(2, np.nan), before=np.full(2, np.nan))
+    assert decide(model(probability and 0.05), sub, NOW, POLICY).kind == "billing"
+    decision = decide(model(probability and 0.9), unknown, NOW, POLICY)
+    assert (decision.kind, decision.why_not) == ("not_now", "no_usage")
+    assert decision.facts is not None and decision.facts.worst == -1
+
+
+def test_an_account_on_the_top_tier_has_probability_zero() -> None:
+    sub = subscriber(plan=ENTERPRISE, seats=99, annual=True)
+    decision = decide(model(0.88), sub, NOW, POLICY)
+    assert decision.facts is not None and decision.facts.probability == 0.0
+    below = decide(model(0.88), subscriber(plan=PRO, seats=20), NOW, POLICY)
+    assert below.facts is not None and below.facts.probability == pytest.approx(0.88)
+
+
+def test_annual_billing_is_offered_only_above_the_minimum_saving() -> None:
+    """An annual price that saves 1 % of twelve months is no offer under the default 5 %;
+    a policy without a minimum offers it."""
+    m = dataclasses.replace(model(0.05), annual=LADDER.monthly * 12 * 0.99)
+    sub = subscriber(seats=5, annual=False)
+    assert decide(m, sub, NOW, POLICY).why_not == "no_need"
+    assert decide(m, sub, NOW, Policy(min_billing_saving=0.0)).kind == "billing"
