@@ -23,6 +23,7 @@ from the start of the annual term then: today's `renews_at` may have been re-anc
 by the very upgrade a model is trying to predict.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +105,39 @@ def known_until(history: SaasHistory) -> int | None:
     """
     times = (history.sub_started, history.change_at, history.usage_at)
     return max((int(t.max()) for t in times if len(t)), default=None)
+
+
+def known_at(history: SaasHistory, at: int) -> SaasHistory:
+    """The history as a database read at `at` held it: nothing recorded after `at`,
+    and the subscription rows with the plan and billing of that moment.
+
+    Why: training as of a past moment (`nextbest train --as-of`) must not learn from
+    what came later, and the route asked `as_of` that moment answers from this much.
+    """
+    h, subs = history, np.arange(len(history.sub_customer))
+    annual, _ = annual_at(h, subs, at)
+    known = h.sub_started <= at
+    change, usage, ticket = h.change_at <= at, h.usage_at <= at, h.ticket_opened <= at
+    return dataclasses.replace(
+        h,
+        sub_customer=h.sub_customer[known],
+        sub_plan=plan_at(h, subs, at)[known],
+        sub_started=h.sub_started[known],
+        sub_ended=np.where(h.sub_ended <= at, h.sub_ended, NEVER)[known],
+        sub_annual=annual[known],
+        change_customer=h.change_customer[change],
+        change_from=h.change_from[change],
+        change_plan=h.change_plan[change],
+        change_annual=h.change_annual[change],
+        change_at=h.change_at[change],
+        usage_customer=h.usage_customer[usage],
+        usage_metric=h.usage_metric[usage],
+        usage_value=h.usage_value[usage],
+        usage_at=h.usage_at[usage],
+        ticket_customer=h.ticket_customer[ticket],
+        ticket_opened=h.ticket_opened[ticket],
+        ticket_closed=np.where(h.ticket_closed <= at, h.ticket_closed, NEVER)[ticket],
+    )
 
 
 def live_at(history: SaasHistory, at: int, trial_days: int = 14) -> np.ndarray:

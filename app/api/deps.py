@@ -9,15 +9,17 @@ loop without a thread each; `serving`, which a route calls itself, reads the dat
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, ParamSpec, TypeVar
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.ingest.ids import ExternalId
+from app.ingest.rows import PastTimestamp
 from app.serving.registry import Registry
 from app.serving.services import Services
 from app.settings import Settings
@@ -68,6 +70,21 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
 CustomerPath = Annotated[ExternalId, Path()]
+AsOf = Annotated[
+    PastTimestamp | None,
+    Query(
+        description="Answer as of this moment (ISO 8601, default now): subscriptions, plan "
+        "changes, readings, tickets and purchases recorded after it do not exist for the "
+        "answer. Not in the future, nor before 1970."
+    ),
+]
+
+
+def seconds(moment: datetime | None) -> int | None:
+    """Epoch seconds of an `AsOf` moment; None stays None (now)."""
+    return None if moment is None else int(moment.timestamp())
+
+
 # What a route answering from `serving` about one customer documents besides a 200.
 CUSTOMER_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,

@@ -2,7 +2,15 @@
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import CUSTOMER_RESPONSES, CustomerPath, RegistryDep, in_answer_thread, serving
+from app.api.deps import (
+    CUSTOMER_RESPONSES,
+    AsOf,
+    CustomerPath,
+    RegistryDep,
+    in_answer_thread,
+    seconds,
+    serving,
+)
 from app.observability.metrics import upsell_served
 from app.serving.answers import UpsellAnswer
 
@@ -12,7 +20,7 @@ ROUTE = "/v1/customers/{customer_id}/upsell"
 
 @router.get(ROUTE.removeprefix("/v1"), operation_id="upsell", responses=CUSTOMER_RESPONSES)
 async def upsell(
-    customer_id: CustomerPath, registry: RegistryDep, request: Request
+    customer_id: CustomerPath, registry: RegistryDep, request: Request, as_of: AsOf = None
 ) -> UpsellAnswer:
     """A plan-ladder suggestion: upgrade (now, at renewal or at the trial's end),
     monthly to annual billing with the yearly saving, a retention offer for a customer
@@ -21,9 +29,13 @@ async def upsell(
 
     Reads the customer's live subscription, usage and tickets (in the worker's answer
     thread, off the event loop), so a complaint opened a minute ago already counts. An
-    unknown customer is a 404.
+    unknown customer is a 404. With `as_of`, the answer is the one of that moment,
+    from what was recorded up to it (the model in service answers: train with `--as-of`
+    for a model that knew no more).
     """
     services = await serving(registry, customer_id)
-    answer = await in_answer_thread(request, services.upsell.answer, registry.engine, customer_id)
+    answer = await in_answer_thread(
+        request, services.upsell.answer, registry.engine, customer_id, seconds(as_of)
+    )
     upsell_served(ROUTE, answer["decision"])
     return answer

@@ -2,7 +2,7 @@
 
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,9 +25,19 @@ def train(
     force: Annotated[
         bool, typer.Option("--force", help="Activate even if worse than the active model")
     ] = False,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            help="Learn only from what was recorded by this moment (UTC), for a backtest",
+        ),
+    ] = None,
 ) -> None:
     """Train the cross-sell and upsell engines on the database; save and register a new
-    model version, active unless it is worse than the active one (see `nextbest models`)."""
+    model version, active unless it is worse than the active one (see `nextbest models`).
+
+    With --as-of, the model knows what a model trained at that moment would have known:
+    ask the routes `as_of` the same moment to see the answers it would have given."""
     from app.training.lines import SaleLines
 
     settings = get_settings()
@@ -42,7 +52,10 @@ def train(
 
             params = Params(weighting=weighting.value)
             activation = Activation(settings.model_metric, settings.model_tolerance, force)
-            result = run_training(engine, directory, params, holdout_days, activation, reading)
+            moment = None if as_of is None else int(as_of.replace(tzinfo=UTC).timestamp())
+            result = run_training(
+                engine, directory, params, holdout_days, activation, reading, moment
+            )
     except Exception as exc:
         from app.observability import training
         from app.training.train import NothingToLearn

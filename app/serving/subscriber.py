@@ -24,13 +24,26 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from app.db.sql import epoch
 from app.errors import ErrorDetail, NotFound, Unavailable
 from models.ladder import Ladder
-from models.upgrades import DAY, TREND_DAYS, one_state
+from models.upgrades import (
+    ANNUAL,
+    DAY,
+    MONTHLY,
+    NEVER,
+    TREND_DAYS,
+    UNCHANGED,
+    SaasHistory,
+    annual_at,
+    next_anniversary,
+    one_state,
+    plan_at,
+)
 from models.upsell import Subscriber
 from models.vocab import Plans
 
 log = logging.getLogger("nextbest")
 USAGE_DAYS = TREND_DAYS + 120  # readings this old still give "usage 90 days ago"
 YEAR = 365 * DAY
+TRIAL = 14  # days: a subscription this young was in its trial (as training takes it)
 
 
 class Cursor(Protocol):
@@ -58,6 +71,9 @@ class Reads:
     Why driver SQL on the driver's own cursor, not SQLAlchemy statements: building,
     compiling and wrapping five statements per request cost more than the rest of the
     answer (bench/upsell.py). Every read is bounded to one customer through an index.
+    The annual term's start (for "renewal within 90 days") comes from the plan changes,
+    as training takes it: the recorded `renews_at` is what the answer shows. As of a
+    past moment, the plan and the billing come from the plan changes too.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -70,14 +86,13 @@ class Reads:
 
         usage = engine.dialect.identifier_preparer.quote("usage")  # reserved in MySQL
         self.customer = f"SELECT id FROM customer WHERE customer_id = {mark}"
-        switched = (  # when the customer last switched to annual billing: the term's start
-            f"(SELECT {e('MAX(c.changed_at)')} FROM plan_change c WHERE c.customer_id = "
-            f"subscription.customer_id AND c.billing_period = 'annual' AND c.changed_at <= {mark})"
-        )
         self.subscriptions = (
             f"SELECT subscription_id, plan_id, billing_period, status, {e('started_at')}, "
-            f"{e('renews_at')}, {e('ended_at')}, {switched} FROM subscription "
-            f"WHERE customer_id = {mark} AND status <> 'cancelled'"
+            f"{e('renews_at')}, {e('ended_at')} FROM subscription WHERE customer_id = {mark}"
+        )
+        self.changes = (
+            f"SELECT COALESCE(from_plan_id, -1), to_plan_id, COALESCE(billing_period, ''), "
+            f"{e('changed_at')} FROM plan_change WHERE customer_id = {mark} ORDER BY changed_at"
         )
         self.usage = (
             f"SELECT metric, value, {e('measured_at')} FROM {usage} "
@@ -89,7 +104,7 @@ class Reads:
         )
         self.sales = (
             f"SELECT SUM(quantity * unit_price) FROM purchase WHERE customer_id = {mark} "
-            f"AND kind = 'sale' AND purchased_at > {mark}"
+            f"AND kind = 'sale' AND purchased_at > {mark} AND purchased_at <= {mark}"
         )
 
     def moment(self, seconds: int) -> object:
@@ -165,34 +180,45 @@ def read_state(
     ladder: Ladder,
     loyal_min_sales: float,
     now: int,
+    as_of: bool = False,
 ) -> LiveState | str | None:
-    """The live subscription's state; "unknown_plan" when its plan is newer than the
-    model; None without a live subscription.
+    """The live subscription's state at `now`; "unknown_plan" when its plan is newer
+    than the model; None without a live subscription.
 
-    Several live subscriptions: the most recently started one counts.
+    `as_of`: `now` is a moment asked for, maybe past. The plan, the billing and the
+    renewal are then those of that moment (`models.upgrades.plan_at`, `annual_at`), the
+    status is trial or active (a payment past due is known only for today), and nothing
+    recorded after it is read. Several live subscriptions: the most recently started one.
     """
-    rows = _rows(cursor, reads.subscriptions, reads.moment(now), customer)
-    live = [r for r in rows if r[6] is None or r[6] > now]
+    rows = _rows(cursor, reads.subscriptions, customer)
+    live = [r for r in rows if _live(r, now)]
     if not live:
         return None
-    newest = max(live, key=lambda r: (r[4], r[0]))
-    sub_id, plan_db, billing, status, started, renews, _, switched = newest
-    index = int(np.searchsorted(plans.db_ids, plan_db))
-    if index >= len(plans.db_ids) or plans.db_ids[index] != plan_db:
+    sub_id, plan_db, billing, status, started, renews, _ = max(live, key=lambda r: (r[4], r[0]))
+    started = int(started)
+    changes = _rows(cursor, reads.changes, customer)
+    history = _one_history(changes, plans, (plan_db, billing == "annual", started))
+    annual_then, term = (int(v[0]) for v in annual_at(history, np.zeros(1, np.int64), now))
+    if as_of:
+        index = int(plan_at(history, np.zeros(1, np.int64), now)[0])
+        annual, status = bool(annual_then), "trial" if now < started + TRIAL * DAY else "active"
+        renews = int(next_anniversary(term, now)) if annual else None
+    else:
+        index, annual = int(history.sub_plan[0]), billing == "annual"
+        renews = None if renews is None else int(renews)
+    if index < 0:
         return "unknown_plan"
     readings = _usage(cursor, reads, customer, ladder, now)
     opened = open_complaints(cursor, reads, customer, now)
-    sales = _rows(cursor, reads.sales, customer, reads.moment(now - YEAR))[0][0]
-    sales = float(sales or 0.0)
-    started, annual = int(started), billing == "annual"
-    renews = None if renews is None else int(renews)
+    since, until = reads.moment(now - YEAR), reads.moment(now)
+    sales = float(_rows(cursor, reads.sales, customer, since, until)[0][0] or 0.0)
     loyal = sales >= loyal_min_sales
     usage, before, features = one_state(
         ladder,
         index,
         readings,
         started=started,
-        renews=max(started, int(switched or 0)),  # the annual term's start, as training
+        renews=term,  # the annual term's start, as training takes it
         annual=annual,
         complaint=bool(opened),
         loyal=loyal,
@@ -211,7 +237,51 @@ def read_state(
         loyal=loyal,
     )
     first_complaint = min(opened) if opened else None
-    return LiveState(str(sub_id), str(billing), subscriber, first_complaint, sales)
+    period = "annual" if annual else "monthly"
+    return LiveState(str(sub_id), period, subscriber, first_complaint, sales)
+
+
+def _live(row: Any, now: int) -> bool:
+    """Started by `now` and not ended then (a cancelled row without an end: ended)."""
+    started, ended = row[4], row[6]
+    return bool(started <= now and (ended > now if ended is not None else row[3] != "cancelled"))
+
+
+def _one_history(
+    changes: list[Any], plans: Plans, subscription: tuple[int, bool, int]
+) -> SaasHistory:
+    """The one subscription (plan's key, annual, start) and the customer's plan changes,
+    as training's arrays."""
+    plan_db, annual, started = subscription
+
+    def plan(db_id: int) -> int:
+        index = int(np.searchsorted(plans.db_ids, db_id))
+        found = index < len(plans.db_ids) and plans.db_ids[index] == db_id
+        return index if found else -1
+
+    billing = {"annual": ANNUAL, "monthly": MONTHLY}
+    one, none = np.zeros(1, np.int64), np.zeros(0, np.int64)
+    n = len(changes)
+    return SaasHistory(
+        sub_customer=one,
+        sub_plan=np.array([plan(plan_db)], np.int64),
+        sub_started=np.array([started], np.int64),
+        sub_ended=np.array([NEVER], np.int64),
+        sub_annual=np.array([annual]),
+        change_customer=np.zeros(n, np.int64),
+        change_from=np.array([plan(r[0]) if r[0] >= 0 else -1 for r in changes], np.int64),
+        change_plan=np.array([plan(r[1]) for r in changes], np.int64),
+        change_annual=np.array([billing.get(r[2], UNCHANGED) for r in changes], np.int64),
+        change_at=np.array([int(r[3]) for r in changes], np.int64),
+        usage_customer=none,
+        usage_metric=none,
+        usage_value=none.astype(np.float64),
+        usage_at=none,
+        ticket_customer=none,
+        ticket_opened=none,
+        ticket_closed=none,
+        loyal=np.zeros(1, bool),
+    )
 
 
 def open_complaints(cursor: Cursor, reads: Reads, customer: int, now: int) -> list[int]:

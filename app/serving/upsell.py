@@ -74,16 +74,17 @@ class UpsellAnswers:
         self.reasons = UpsellReasons(model, plans)
         self.source: Literal["model", "rules"] = "model" if model.learned else "rules"
 
-    def answer(self, engine: Engine, customer_id: str, now: int | None = None) -> UpsellAnswer:
-        """The upsell answer for `customer_id`; 404 for a customer the database lacks."""
-        now = int(time.time()) if now is None else now
+    def answer(self, engine: Engine, customer_id: str, as_of: int | None = None) -> UpsellAnswer:
+        """The upsell answer for `customer_id` now, or as of a moment (from what was
+        recorded up to it); 404 for a customer the database lacks."""
+        now = int(time.time()) if as_of is None else as_of
         reads = reads_for(engine)
         try:
             with driver_cursor(engine) as cursor:
                 customer = customer_row(cursor, reads, customer_id)
                 if customer is None:
                     raise unknown_customer(customer_id)
-                live = self.read(cursor, reads, customer, now)
+                live = self.read(cursor, reads, customer, now, as_of is not None)
         except Unavailable:
             return self.degraded(customer_id)
         return self.respond(customer_id, live, now)
@@ -98,11 +99,13 @@ class UpsellAnswers:
         answer["degraded"] = True
         return answer
 
-    def read(self, cursor: Cursor, reads: Reads, customer: int, now: int) -> LiveState | str | None:
+    def read(
+        self, cursor: Cursor, reads: Reads, customer: int, now: int, as_of: bool = False
+    ) -> LiveState | str | None:
         """The live state of the customer with primary key `customer` (see `read_state`)."""
-        model = self.model
+        m = self.model
         return read_state(
-            cursor, reads, customer, self.plans, model.ladder, model.loyal_min_sales, now
+            cursor, reads, customer, self.plans, m.ladder, m.loyal_min_sales, now, as_of
         )
 
     def respond(self, customer_id: str, live: LiveState | str | None, now: int) -> UpsellAnswer:

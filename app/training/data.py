@@ -45,10 +45,13 @@ class Snapshot:
     sales: Sales
 
 
-def load_snapshot(engine: Engine, reading: SaleLines | None = None) -> Snapshot:
+def load_snapshot(
+    engine: Engine, reading: SaleLines | None = None, as_of: int | None = None
+) -> Snapshot:
     """Everything training needs: lines up to the newest purchase id at the start.
 
     `reading`, started by the caller on the same database, may be under way already.
+    `as_of`: only sales and returns made by then (epoch seconds) count.
     """
     with reading or SaleLines(engine) as sale_lines, engine.connect() as conn:
         # Everything up to `read` is done while the helper process reads sale lines.
@@ -60,6 +63,8 @@ def load_snapshot(engine: Engine, reading: SaleLines | None = None) -> Snapshot:
         pack = _packs(pack, names, category)
         returns = lines(conn, "return", 0, sale_lines.last_id)
         sales = sale_lines.read(conn)
+    if as_of is not None:
+        sales, returns = (_until(lines_, as_of) for lines_ in (sales, returns))
     last_id = sale_lines.last_id
     customer_db_ids, customer_ids, group, groups = customers
     with ThreadPoolExecutor(1) as pool:  # numpy's sort lets go of the GIL
@@ -117,6 +122,12 @@ def dense_among(ranks: np.ndarray, keep: np.ndarray) -> np.ndarray:
     renumber = np.cumsum(used) - 1
     result: np.ndarray = renumber[kept]
     return result
+
+
+def _until(lines_: dict[str, np.ndarray], as_of: int) -> dict[str, np.ndarray]:
+    """The lines made at or before `as_of`."""
+    made = lines_["time"] <= as_of
+    return {k: v[made] for k, v in lines_.items()}
 
 
 def _returned(sales: dict[str, np.ndarray], returns: dict[str, np.ndarray]) -> np.ndarray:

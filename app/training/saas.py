@@ -16,7 +16,15 @@ from sqlalchemy import Connection, Engine, text
 from app.db.sql import epoch, stream
 from app.training.data import json_object
 from models.ladder import Ladder
-from models.upgrades import ANNUAL, MONTHLY, NEVER, UNCHANGED, SaasHistory, known_until
+from models.upgrades import (
+    ANNUAL,
+    MONTHLY,
+    NEVER,
+    UNCHANGED,
+    SaasHistory,
+    known_at,
+    known_until,
+)
 from models.vocab import Plans, index_of
 
 LOYAL_SHARE = 0.25  # the top quarter of buyers by sales in the last year are loyal
@@ -35,8 +43,11 @@ class SaasData:
     latest: int  # epoch seconds of the newest SaaS event: history is known up to here
 
 
-def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
-    """Every SaaS table as arrays; loyalty from the year of sales before `loyal_as_of`."""
+def load_saas(engine: Engine, loyal_as_of: int | None = None, as_of: int | None = None) -> SaasData:
+    """Every SaaS table as arrays; loyalty from the year of sales before `loyal_as_of`
+    (default `as_of`). With `as_of`, the history as it was known then
+    (`models.upgrades.known_at`): what was recorded later does not exist."""
+    loyal_as_of = as_of if loyal_as_of is None else loyal_as_of
     with engine.connect() as conn:
         plans, ladder = _ladder(conn)
         if not len(plans.db_ids):  # a shop without a plan ladder: nothing else to read
@@ -116,7 +127,9 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None) -> SaasData:
         ticket_closed=np.where(tickets[2] < 0, NEVER, tickets[2]).astype(np.int64),
         loyal=loyal,
     )
-    latest = known_until(history) or 0
+    if as_of is not None:
+        history = known_at(history, as_of)
+    latest = as_of if as_of is not None else known_until(history) or 0
     return SaasData(ladder, history, [r[1] for r in customers], plans, loyal_min_sales, latest)
 
 

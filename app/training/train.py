@@ -69,11 +69,15 @@ def train(
     holdout_days: int = 0,
     activation: Activation | None = None,
     reading: SaleLines | None = None,
+    as_of: int | None = None,
 ) -> TrainResult:
     """Read, fit, save and register; returns the artifact's directory, manifest and row.
 
     `reading`: the sale lines, if the caller started reading them already (`nextbest
     train` does, before it imports this module).
+
+    `as_of` (epoch seconds): learn only from what was recorded by then, as a model
+    trained at that moment would have (a backtest; the manifest records it).
 
     With `holdout_days`, the engine is first fitted without the last days of history
     and scored on them; the metrics go into the manifest, and activation compares them
@@ -85,7 +89,7 @@ def train(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     with _step(timings, "read"):
-        snapshot = load_snapshot(engine, reading)
+        snapshot = load_snapshot(engine, reading, as_of)
     if not len(snapshot.history.known) and not has_subscriptions(engine):
         raise NothingToLearn(
             "no sale lines of known customers and no subscriptions to learn from: import "
@@ -98,10 +102,11 @@ def train(
         with _step(timings, "fit"):
             fitted = fit(snapshot, params)
         with _step(timings, "upsell"):
-            upsell, plans, prospects = fit_plan_ladder(engine, snapshot.vocab.customer_ids)
+            upsell, plans, prospects = fit_plan_ladder(engine, snapshot.vocab.customer_ids, as_of)
         with _step(timings, "segments"):  # what is left of them after the fit
             segments = segmenting.result()
     manifest = describe(snapshot, params)
+    manifest["as_of"] = None if as_of is None else datetime.fromtimestamp(as_of, UTC).isoformat()
     manifest["upsell"] = describe_upsell(upsell)
     manifest["segments"] = describe_segments(segments)
     if holdout_days > 0 and len(snapshot.history.known):  # nothing to hold out without sales
@@ -142,11 +147,11 @@ def holdout_metrics(snapshot: Snapshot, params: Params, days: int) -> dict[str, 
 
 
 def fit_plan_ladder(
-    engine: Engine, customer_ids: list[str]
+    engine: Engine, customer_ids: list[str], as_of: int | None = None
 ) -> tuple[UpsellModel, Plans, Prospects]:
     """The upsell engine from the SaaS tables (rules only when there is little history),
     and every live subscriber's upgrade prospect now, for campaign lists."""
-    data = load_saas(engine)
+    data = load_saas(engine, as_of=as_of)
     model = fit_upsell(
         data.history, data.ladder, data.plans.annual, data.latest, data.loyal_min_sales
     )

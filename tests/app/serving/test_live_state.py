@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from app.cli import IMPORT_ORDER
 from app.db.engine import make_engine
@@ -13,9 +13,19 @@ from app.demo.generate import generate
 from app.ingest.importer import run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
-from app.serving.subscriber import LiveState, driver_cursor, read_state, reads_for
-from app.training.saas import load_saas
-from models.upgrades import state
+from app.serving.subscriber import Cursor, LiveState, driver_cursor, read_state, reads_for
+from app.training.saas import SaasData, load_saas
+from models.upgrades import snapshot, state
+
+
+def read(
+    cursor: Cursor, engine: Engine, data: SaasData, pk: int, now: int, as_of: bool = False
+) -> LiveState | str | None:
+    """The per-request read of the customer with primary key `pk`, with training's data."""
+    d = data
+    return read_state(
+        cursor, reads_for(engine), pk, d.plans, d.ladder, d.loyal_min_sales, now, as_of
+    )
 
 
 def test_the_live_state_of_every_subscriber_is_trainings_state_of_them(
@@ -36,15 +46,7 @@ def test_the_live_state_of_every_subscriber_is_trainings_state_of_them(
     with driver_cursor(engine) as cursor:
         for sub in np.flatnonzero(h.sub_ended > now):
             customer = int(h.sub_customer[sub])
-            live = read_state(
-                cursor,
-                reads_for(engine),
-                pk[data.customer_ids[customer]],
-                data.plans,
-                data.ladder,
-                data.loyal_min_sales,
-                now,
-            )
+            live = read(cursor, engine, data, pk[data.customer_ids[customer]], now)
             assert isinstance(live, LiveState)
             if int(np.count_nonzero((h.sub_customer == customer) & (h.sub_ended > now))) > 1:
                 continue  # serving takes the newest of several live ones; training each
@@ -55,3 +57,27 @@ def test_the_live_state_of_every_subscriber_is_trainings_state_of_them(
             compared += 1
     engine.dispose()
     assert compared > 100
+
+
+def test_the_state_read_as_of_a_past_moment_is_trainings_state_then(
+    database_url: str, tmp_path: Path
+) -> None:
+    """On every backend, 200 days back: the plan, the billing and the features the
+    per-request reads give `as_of` that moment are training's snapshot of it."""
+    files = generate(tmp_path / "data", customers=600, seed=11)
+    engine = make_engine(database_url)
+    for table in IMPORT_ORDER:
+        run_import(engine, TARGETS[table], CsvSource(files[table]))
+    then = int(time.time()) - 200 * 86_400
+    data = load_saas(engine, loyal_as_of=then)
+    snap = snapshot(data.history, data.ladder, then)
+    with engine.connect() as conn:
+        pk = dict(conn.execute(text("SELECT customer_id, id FROM customer")).all())
+    with driver_cursor(engine) as cursor:
+        for row, customer in enumerate(snap.customer.tolist()):
+            live = read(cursor, engine, data, pk[data.customer_ids[customer]], then, True)
+            assert isinstance(live, LiveState)
+            assert live.subscriber.plan == snap.plan[row]
+            np.testing.assert_array_equal(live.subscriber.features, snap.features[row])
+    engine.dispose()
+    assert len(snap.customer) > 100
