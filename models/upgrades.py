@@ -158,8 +158,8 @@ def plan_at(history: SaasHistory, subs: np.ndarray, at: int) -> np.ndarray:
     change since). Every subscriber has a plan, with or without plan-change rows."""
     h = history
     who = h.sub_customer[subs]
-    before = _last_at(h.change_customer, h.change_at, h.change_plan, who, at)
-    after = _next_after(h.change_customer, h.change_at, h.change_from, who, at)
+    before = _value_at(h.change_customer, h.change_at, h.change_plan, who, at)
+    after = _value_at(h.change_customer, h.change_at, h.change_from, who, at, after=True)
     now = h.sub_plan[subs]
     return np.where(before >= 0, before, np.where(after >= 0, after, now)).astype(np.int64)
 
@@ -175,12 +175,12 @@ def annual_at(history: SaasHistory, subs: np.ndarray, at: int) -> tuple[np.ndarr
     who = h.sub_customer[subs]
     named = h.change_annual != UNCHANGED
     owner, moment, billing = h.change_customer[named], h.change_at[named], h.change_annual[named]
-    last = _last_at(owner, moment, billing, who, at)
-    following = _next_after(owner, moment, billing, who, at)
+    last = _value_at(owner, moment, billing, who, at)
+    following = _value_at(owner, moment, billing, who, at, after=True)
     annual = np.where(
         last >= 0, last == ANNUAL, np.where(following >= 0, following != ANNUAL, h.sub_annual[subs])
     )
-    switched = _last_at(owner, moment, np.where(billing == ANNUAL, moment, -1), who, at)
+    switched = _value_at(owner, moment, np.where(billing == ANNUAL, moment, -1), who, at)
     term = np.maximum(h.sub_started[subs], np.where(last == ANNUAL, switched, -1))
     return annual.astype(bool), term.astype(np.int64)
 
@@ -383,8 +383,8 @@ def upgrades_after(
     h = history
     moved = h.change_plan != h.change_from
     owner, at = h.change_customer[moved], h.change_at[moved]
-    to = _next_after(owner, at, h.change_plan[moved], snap.customer, snap.at)
-    when = _next_after(owner, at, at, snap.customer, snap.at)
+    to = _value_at(owner, at, h.change_plan[moved], snap.customer, snap.at, after=True)
+    when = _value_at(owner, at, at, snap.customer, snap.at, after=True)
     upgraded = (
         (to >= 0)
         & (when <= snap.at + horizon_days * DAY)
@@ -400,16 +400,23 @@ def _key(customer: np.ndarray, at: np.ndarray) -> np.ndarray:
     return result
 
 
-def _last_at(
-    owner: np.ndarray, at: np.ndarray, value: np.ndarray, who: np.ndarray, moment: int
+def _value_at(
+    owner: np.ndarray,
+    at: np.ndarray,
+    value: np.ndarray,
+    who: np.ndarray,
+    moment: int,
+    after: bool = False,
 ) -> np.ndarray:
-    """The last `value` of each of `who` at or before `moment` (rows sorted by owner, at)."""
+    """The `value` of each of `who`'s last row at or before `moment` (or, `after`, its
+    first row after it); -1 without one. Rows sorted by (owner, at)."""
     if not len(owner):
         return np.full(len(who), -1, dtype=np.int64)
     key = _key(owner, at)
-    last = np.searchsorted(key, _key(who, np.full(len(who), moment)), "right") - 1
-    ok = (last >= 0) & (owner[np.maximum(last, 0)] == who)
-    return np.where(ok, value[np.maximum(last, 0)], -1).astype(np.int64)
+    row = np.searchsorted(key, _key(who, np.full(len(who), moment)), "right") - (not after)
+    inside = (row >= 0) & (row < len(key))
+    row = np.clip(row, 0, len(key) - 1)
+    return np.where(inside & (owner[row] == who), value[row], -1).astype(np.int64)
 
 
 def _readings(
@@ -431,19 +438,6 @@ def _readings(
     found = (last >= 0) & (owner[np.maximum(last, 0)] == who)
     values = np.where(found, h.usage_value[np.maximum(last, 0)], np.nan)
     return list(values.reshape(len(moments), n, metrics))
-
-
-def _next_after(
-    owner: np.ndarray, at: np.ndarray, value: np.ndarray, who: np.ndarray, moment: int
-) -> np.ndarray:
-    """The `value` of each of `who`'s first row after `moment`, -1 when there is none."""
-    if not len(owner):
-        return np.full(len(who), -1, dtype=np.int64)
-    key = _key(owner, at)
-    first = np.searchsorted(key, _key(who, np.full(len(who), moment)), "right")
-    at_row = np.minimum(first, len(key) - 1)
-    ok = (first < len(key)) & (owner[at_row] == who)
-    return np.where(ok, value[at_row], -1).astype(np.int64)
 
 
 def next_anniversary(anchor: Any, moment: int) -> Any:

@@ -38,7 +38,7 @@ from models.upgrades import (
     plan_at,
 )
 from models.upsell import Subscriber
-from models.vocab import Plans
+from models.vocab import Plans, index_of
 
 log = logging.getLogger("nextbest")
 USAGE_DAYS = TREND_DAYS + 120  # readings this old still give "usage 90 days ago"
@@ -254,23 +254,22 @@ def _one_history(
     as training's arrays."""
     plan_db, annual, started = subscription
 
-    def plan(db_id: int) -> int:
-        index = int(np.searchsorted(plans.db_ids, db_id))
-        found = index < len(plans.db_ids) and plans.db_ids[index] == db_id
-        return index if found else -1
+    def plan(db_ids: list[int]) -> np.ndarray:
+        index, found = index_of(plans.db_ids, np.array(db_ids, dtype=np.int64))
+        return np.where(found, index, -1).astype(np.int64)
 
     billing = {"annual": ANNUAL, "monthly": MONTHLY}
     one, none = np.zeros(1, np.int64), np.zeros(0, np.int64)
     n = len(changes)
     return SaasHistory(
         sub_customer=one,
-        sub_plan=np.array([plan(plan_db)], np.int64),
+        sub_plan=plan([plan_db]),
         sub_started=np.array([started], np.int64),
         sub_ended=np.array([NEVER], np.int64),
         sub_annual=np.array([annual]),
         change_customer=np.zeros(n, np.int64),
-        change_from=np.array([plan(r[0]) if r[0] >= 0 else -1 for r in changes], np.int64),
-        change_plan=np.array([plan(r[1]) for r in changes], np.int64),
+        change_from=plan([r[0] for r in changes]),  # -1 (none recorded) is no plan's key
+        change_plan=plan([r[1] for r in changes]),
         change_annual=np.array([billing.get(r[2], UNCHANGED) for r in changes], np.int64),
         change_at=np.array([int(r[3]) for r in changes], np.int64),
         usage_customer=none,
