@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import RegistryDep
+from app.api.deps import AsOf, RegistryDep, seconds
 from app.api.recommend import RESPONSES
 from app.errors import ErrorResponse, NextBestError
 from app.ingest.ids import ExternalId
@@ -56,15 +56,20 @@ def campaign_targets(
     plan: Annotated[Id, Query(description="upgrade: the plan to upgrade to (default any)")] = None,
     item: Annotated[Id, Query(description="cross_sell: the item to offer (required)")] = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="How many customers")] = 200,
+    as_of: AsOf = None,
 ) -> CampaignAnswer | Response:
     """The customers most worth contacting about one offer, by expected value, with
     the guardrails and the holdout applied as the offers route applies them.
 
     Send `Accept: text/csv` for a CSV file to import into a CRM. The guardrails are
-    read from the database (in a thread: `def`).
+    read from the database (in a thread: `def`). An upgrade list holds the customers
+    `/upsell` answers `upgrade` (to `plan`) at the same moment; with `as_of`, the list
+    is the one of that moment, from what was recorded up to it.
     """
     wants_csv = _wants_csv(request.headers.get("accept", ""))
-    answer = registry.get().campaigns.targets(registry.engine, kind, plan, item, limit)
+    answer = registry.get().campaigns.targets(
+        registry.engine, kind, plan, item, limit, seconds(as_of)
+    )
     if wants_csv:
         name = f"{kind}-{plan or item or 'any'}.csv".replace("/", "_")
         return Response(

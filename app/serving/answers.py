@@ -405,14 +405,19 @@ class CampaignAnswer(TypedDict):
     item_id: str | None
     model_version: str
     ranked_as_of: Annotated[
-        str | None, Field(description="When the model that ranked them was trained")
+        str | None,
+        Field(
+            description="The moment the ranking stands for: for upgrade lists the newest "
+            "subscription record training read, for item lists when the model was trained"
+        ),
     ]
     considered: Annotated[int, Field(description="Prospects looked at to fill the list")]
     excluded: Annotated[
         dict[str, int],
         Field(
             description="Prospects left out, by guardrail: holdout, opt_out, open_complaint, "
-            "cooldown, frequency_cap, erased"
+            "cooldown, frequency_cap, erased; and no_upgrade, a prospect `/upsell` does not "
+            "answer `upgrade` (to the list's plan) at the list's moment"
         ),
     ]
     currency: str | None

@@ -50,7 +50,9 @@ def read_facts(conn: Connection, customer_ids: list[str], now: int) -> dict[str,
         by_pk[int(pk)].complaint = True
     since = datetime.fromtimestamp(now - HISTORY_DAYS * 86_400, UTC)
     events = select(e.c.customer_id, e.c.offer_id, e.c.event, e.c.channel, e.c.occurred_at).where(
-        in_values(conn, e.c.customer_id, list(by_pk)), e.c.occurred_at > since
+        in_values(conn, e.c.customer_id, list(by_pk)),
+        e.c.occurred_at > since,
+        e.c.occurred_at <= moment,  # a list as of a past moment knows nothing after it
     )
     grouped: dict[int, list[tuple[Event, str]]] = defaultdict(list)
     for pk, offer_id, event, channel, at in conn.execute(events):

@@ -1,15 +1,26 @@
 """Campaign lists: the customers most worth contacting about one offer, for a CRM.
 
 The ranking is the model's (`models.campaigns`: upgrade prospects as of training, or
-every customer's chance of buying one item); the guardrails are today's: the list
-walks down the ranking in batches, reads each batch's opt-outs, open complaints and
-offer events, and keeps the customers the offers route itself would make the offer
-to (the holdout excluded), until it has `limit`.
+every customer's chance of buying one item); the guardrails are those of the moment
+asked for (now by default): the list walks down the ranking in batches, reads each
+batch's opt-outs, open complaints and offer events, and keeps the customers the offers
+route itself would make the offer to (the holdout excluded), until it has `limit`.
+
+An upgrade list is made of `/upsell`'s own decisions: each prospect's live state is
+read and decided by `UpsellAnswers.decision`, the function the route and the offers
+answer from, and only a customer answered `upgrade` (to the list's plan) stays, with
+that answer's probability and plan; the list is then ordered by that expected value.
+Training's prospects are a superset of the customers the decision can answer
+`upgrade` at the moment of training (they pass the same target and usage gates), so
+at that moment the list holds exactly them; later, a subscriber who started since
+waits for the next model.
 """
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -21,15 +32,17 @@ from app.serving.answers import CampaignAnswer, CampaignTarget
 from app.serving.campaign_reads import Facts, read_facts
 from app.serving.catalog import Catalog
 from app.serving.offers import OfferPolicy
+from app.serving.subscriber import LiveState, driver_cursor, reads_for
 from app.serving.upsell import UpsellAnswers
 from models.als import Als
-from models.campaigns import Prospects, cross_sell_prospects, rank_upgrades
+from models.campaigns import MONTHS, Prospects, cross_sell_prospects, rank_upgrades
 from models.guardrails import Standing, screen
 from models.holdout import in_holdout
 from models.offers import best_channel, channel_history
 
 BATCH = 500  # prospects whose guardrail facts are read at once
 About = tuple[str | None, str | None]  # the plan or the item a list is about
+Decide = Callable[[list["Prospect"], dict[str, Facts]], list["Prospect | str"]]
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,7 @@ class CampaignLists:
         catalog: Catalog,
         policy: OfferPolicy,
         version: str,
-        ranked_as_of: str | None,
+        ranked_as_of: dict[str, str | None],
     ) -> None:
         self.ranked, self.upsell, self.catalog, self.policy = ranked, upsell, catalog, policy
         self.version, self.ranked_as_of = version, ranked_as_of
@@ -79,10 +92,11 @@ class CampaignLists:
         plan_id: str | None,
         item_id: str | None,
         limit: int,
-        now: int | None = None,
+        as_of: int | None = None,
     ) -> CampaignAnswer:
-        """Up to `limit` customers for the offer, best expected value first."""
-        now = int(time.time()) if now is None else now
+        """Up to `limit` customers for the offer, best expected value first, now or as
+        of a moment (guardrails and upgrade decisions from what was recorded by then)."""
+        now = int(time.time()) if as_of is None else as_of
         if kind == "upgrade":
             ranked, currency, about = self._upgrades(plan_id)
         else:
@@ -92,13 +106,16 @@ class CampaignLists:
                     [ErrorDetail(field="query.item", message="required with kind=cross_sell")],
                 )
             ranked, currency, about = self._cross_sells(item_id)
-        chosen, excluded, considered = self._screen(engine, kind, ranked, limit, now)
+        decide = None
+        if kind == "upgrade":
+            decide = partial(self._decided, engine, plan_id, now, as_of is not None)
+        chosen, excluded, considered = self._screen(engine, kind, ranked, limit, now, decide)
         return {
             "kind": kind,
             "plan_id": about[0],
             "item_id": about[1],
             "model_version": self.version,
-            "ranked_as_of": self.ranked_as_of,
+            "ranked_as_of": self.ranked_as_of[kind],
             "considered": considered,
             "excluded": dict(excluded),
             "currency": currency,
@@ -170,28 +187,79 @@ class CampaignLists:
         return ranked, currency, (None, item_id)
 
     def _screen(
-        self, engine: Engine, kind: str, ranked: list[Prospect], limit: int, now: int
+        self,
+        engine: Engine,
+        kind: str,
+        ranked: list[Prospect],
+        limit: int,
+        now: int,
+        decide: "Decide | None",
     ) -> tuple[list[CampaignTarget], Counter[str], int]:
-        """Walk down the ranking until `limit` customers pass the guardrails."""
-        chosen: list[CampaignTarget] = []
+        """Walk down the ranking until `limit` customers pass the guardrails (and, for an
+        upgrade, are answered `upgrade` by the upsell decision)."""
+        kept: list[tuple[Prospect, str]] = []
         excluded: Counter[str] = Counter()
         considered = 0
         with engine.connect() as conn:
             for start in range(0, len(ranked), BATCH):
                 batch = ranked[start : start + BATCH]
                 facts = read_facts(conn, [p.customer_id for p in batch], now)
-                for prospect in batch:
+                for found in batch if decide is None else decide(batch, facts):
                     considered += 1
-                    rule, channel = self._check(
-                        kind, prospect, facts.get(prospect.customer_id), now
-                    )
+                    if isinstance(found, str):
+                        excluded[found] += 1
+                        continue
+                    rule, channel = self._check(kind, found, facts.get(found.customer_id), now)
                     if rule is not None:
                         excluded[rule] += 1
                         continue
-                    chosen.append(_target(len(chosen) + 1, prospect, channel))
-                    if len(chosen) >= limit:
-                        return chosen, excluded, considered
-        return chosen, excluded, considered
+                    kept.append((found, channel))
+                    if len(kept) >= limit:
+                        return _listed(kept), excluded, considered
+        return _listed(kept), excluded, considered
+
+    def _decided(
+        self,
+        engine: Engine,
+        plan_id: str | None,
+        now: int,
+        past: bool,
+        batch: list[Prospect],
+        facts: dict[str, Facts],
+    ) -> list[Prospect | str]:
+        """Each prospect as `/upsell` answers it at `now`: the upgrade it is answered,
+        with that answer's probability and value, or why it is left out: "erased",
+        "open_complaint" (the route's own gate), or "no_upgrade" when the answer is not
+        an upgrade to the list's plan."""
+        upsell, plans = self.upsell, self.upsell.plans
+        monthly, learned = upsell.model.ladder.monthly, upsell.model.learned
+        reads = reads_for(engine)
+        result: list[Prospect | str] = []
+        with driver_cursor(engine) as cursor:
+            for prospect in batch:
+                known = facts.get(prospect.customer_id)
+                if known is None:
+                    result.append("erased")
+                    continue
+                live = upsell.read(cursor, reads, known.pk, now, past)
+                decision = upsell.decision(live, now)
+                target = decision.target
+                wanted = plan_id is None or (target is not None and plans.ids[target] == plan_id)
+                if decision.kind != "upgrade" or not wanted or not isinstance(live, LiveState):
+                    complaint = decision.why_not == "open_complaint"  # the guardrail's name
+                    result.append("open_complaint" if complaint else "no_upgrade")
+                    continue
+                assert decision.facts is not None and target is not None
+                probability = decision.facts.probability
+                if probability is None:  # rules: the usage ratio ranks, as in training
+                    probability = prospect.probability
+                plan = live.subscriber.plan
+                offer = f"upgrade:{plans.ids[target]}"
+                value = MONTHS * float(monthly[target] - monthly[plan])
+                name = plans.names[target] or plans.ids[target]
+                reason = _upgrade_reason(probability, name, learned)
+                result.append(Prospect(prospect.customer_id, offer, probability, value, reason))
+        return result
 
     def _check(
         self, kind: str, prospect: Prospect, facts: Facts | None, now: int
@@ -208,6 +276,12 @@ class CampaignLists:
         if result.held:
             return result.held[0][1], ""
         return None, best_channel(kind, *channel_history(facts.events)).channel
+
+
+def _listed(kept: list[tuple[Prospect, str]]) -> list[CampaignTarget]:
+    """The kept prospects as list rows, best expected value first."""
+    kept = sorted(kept, key=lambda k: -k[0].probability * k[0].value)
+    return [_target(rank, prospect, channel) for rank, (prospect, channel) in enumerate(kept, 1)]
 
 
 def _target(rank: int, prospect: Prospect, channel: str) -> CampaignTarget:

@@ -7,6 +7,7 @@ one goes and the whole graph is freed at once, without a garbage collection.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.serving.answers import SegmentsAnswer
@@ -21,7 +22,7 @@ from app.serving.offer_candidates import Candidates
 from app.serving.offers import OfferAnswers, OfferPolicy
 from app.serving.premium import PremiumOffers
 from app.serving.profile import Profiles
-from app.serving.reasons import Reasons
+from app.serving.reasons import Reasons, iso
 from app.serving.related import RelatedAnswers
 from app.serving.segments import overview
 from app.serving.suggestions import ColdStart, Suggestions
@@ -117,7 +118,7 @@ def build(model: Model, manifest: dict[str, Any], policies: Policies | None = No
             cross_sell, upsell, candidates, catalog, customers, policies.offers, version
         ),
         campaigns=CampaignLists(
-            ranked, upsell, catalog, policies.offers, version, manifest.get("created_at")
+            ranked, upsell, catalog, policies.offers, version, _ranked_as_of(manifest)
         ),
         profiles=Profiles(model.segments, customers, upsell, version),
         segments=overview(model.segments, version),
@@ -125,3 +126,16 @@ def build(model: Model, manifest: dict[str, Any], policies: Policies | None = No
         customer_ids=vocab.customer_ids,
         segment_codes=model.segments,
     )
+
+
+def _ranked_as_of(manifest: dict[str, Any]) -> dict[str, str | None]:
+    """The moment each kind of campaign list is ranked as of: upgrade prospects stand
+    for the newest SaaS record training read, item prospects for the training itself."""
+    moments: dict[str, str | None] = {"upgrade": None, "cross_sell": None}
+    for kind, stamp in (
+        ("upgrade", manifest.get("upsell", {}).get("ranked_at")),
+        ("cross_sell", manifest.get("created_at")),
+    ):
+        if stamp:
+            moments[kind] = iso(int(datetime.fromisoformat(stamp).timestamp()))
+    return moments

@@ -110,12 +110,20 @@ class UpsellAnswers:
 
     def respond(self, customer_id: str, live: LiveState | str | None, now: int) -> UpsellAnswer:
         """The answer for a live state: the decision, its facts and its reasons."""
+        decision = self.decision(live, now)
         if not isinstance(live, LiveState):
-            why = cast(WhyNot, live or "no_plan")
+            why = cast(WhyNot, decision.why_not)
             reasons = [simple(why, NOT_NOW[why])]
-            return self._answer(customer_id, Decision("not_now", why_not=why), None, reasons)
-        decision = decide(self.model, live.subscriber, now, self.policy)
+            return self._answer(customer_id, decision, None, reasons)
         return self._answer(customer_id, decision, live, self._reasons(decision, live, now))
+
+    def decision(self, live: LiveState | str | None, now: int) -> Decision:
+        """The one decision for a live state at `now` (`models.upsell.decide`): the
+        route, the offers and the campaign lists all take it from here, so a customer
+        on an upgrade list is the one `/upsell` answers `upgrade` for."""
+        if not isinstance(live, LiveState):
+            return Decision("not_now", why_not=live or "no_plan")
+        return decide(self.model, live.subscriber, now, self.policy)
 
     def _answer(
         self,

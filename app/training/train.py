@@ -102,12 +102,14 @@ def train(
         with _step(timings, "fit"):
             fitted = fit(snapshot, params)
         with _step(timings, "upsell"):
-            upsell, plans, prospects = fit_plan_ladder(engine, snapshot.vocab.customer_ids, as_of)
+            upsell, plans, prospects, ranked_at = fit_plan_ladder(
+                engine, snapshot.vocab.customer_ids, as_of
+            )
         with _step(timings, "segments"):  # what is left of them after the fit
             segments = segmenting.result()
     manifest = describe(snapshot, params)
     manifest["as_of"] = None if as_of is None else datetime.fromtimestamp(as_of, UTC).isoformat()
-    manifest["upsell"] = describe_upsell(upsell)
+    manifest["upsell"] = describe_upsell(upsell, ranked_at)
     manifest["segments"] = describe_segments(segments)
     if holdout_days > 0 and len(snapshot.history.known):  # nothing to hold out without sales
         with _step(timings, "holdout"):
@@ -148,9 +150,10 @@ def holdout_metrics(snapshot: Snapshot, params: Params, days: int) -> dict[str, 
 
 def fit_plan_ladder(
     engine: Engine, customer_ids: list[str], as_of: int | None = None
-) -> tuple[UpsellModel, Plans, Prospects]:
+) -> tuple[UpsellModel, Plans, Prospects, int]:
     """The upsell engine from the SaaS tables (rules only when there is little history),
-    and every live subscriber's upgrade prospect now, for campaign lists."""
+    every live subscriber's upgrade prospect at the newest record, for campaign lists,
+    and that moment (epoch seconds)."""
     data = load_saas(engine, as_of=as_of)
     model = fit_upsell(
         data.history, data.ladder, data.plans.annual, data.latest, data.loyal_min_sales
@@ -166,14 +169,16 @@ def fit_plan_ladder(
     keep = mapped >= 0  # a customer added between the two reads waits for the next model
     fields = {f.name: getattr(prospects, f.name)[keep] for f in dataclasses.fields(Prospects)}
     fields["customer"] = mapped[keep]
-    return model, data.plans, Prospects(**fields)
+    return model, data.plans, Prospects(**fields), data.latest
 
 
-def describe_upsell(model: UpsellModel) -> dict[str, Any]:
-    """The manifest's account of the upsell engine: what it learned from, and how."""
+def describe_upsell(model: UpsellModel, ranked_at: int) -> dict[str, Any]:
+    """The manifest's account of the upsell engine: what it learned from, how, and the
+    moment its upgrade prospects stand for (the campaign lists' `ranked_as_of`)."""
     learned = model.learned
     return {
         "source": "model" if learned else "rules",
+        "ranked_at": datetime.fromtimestamp(ranked_at, UTC).isoformat(),
         "plans": len(model.annual),
         "horizon_days": model.horizon_days,
         "training_rows": model.training_rows,
