@@ -3,6 +3,7 @@
 import csv
 import json
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from app.ingest.report import ImportReport
+
+
+class DataSet(StrEnum):
+    """The generated data sets (docs/demo-data.md)."""
+
+    demo = "demo"
+    teamwork = "teamwork"
 
 
 @cli.command("init-db")
@@ -141,11 +149,17 @@ def demo_data(
     as_of: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of history")
     ] = None,
+    kind: Annotated[
+        DataSet,
+        typer.Option(help="demo: the shop + SaaS demo; teamwork: a subscription-only business"),
+    ] = DataSet.demo,
 ) -> None:
-    """Write a generated shop + SaaS data set as CSV files (see docs/demo-data.md)."""
+    """Write a generated data set as CSV files (see docs/demo-data.md)."""
     from app.demo.generate import generate
+    from app.demo.teamwork import generate_teamwork
 
-    files = generate(out, customers=customers, seed=seed, as_of=as_of.date() if as_of else None)
+    make = generate if kind is DataSet.demo else generate_teamwork
+    files = make(out, customers=customers, seed=seed, as_of=as_of.date() if as_of else None)
     for table, path in files.items():
         typer.echo(f"{table:>14}  {path}")
     typer.echo(f"import them in this order with: nextbest import <table> {out}/<table>.csv")

@@ -103,7 +103,7 @@ def generate(
         table = subscribed[name]
         tables[name] = (len(table["customer"]), partial(builder, table, ids))
     out_dir.mkdir(parents=True, exist_ok=True)
-    return {name: _write(out_dir / f"{name}.csv", name, *tables[name]) for name in MODELS}
+    return {name: write_table(out_dir / f"{name}.csv", name, *tables[name]) for name in MODELS}
 
 
 def _customers(rng: np.random.Generator, n: int, start: int, cutoff: int) -> Customers:
@@ -131,7 +131,7 @@ def _customers(rng: np.random.Generator, n: int, start: int, cutoff: int) -> Cus
     )
 
 
-def _stamps(seconds: NDArray[Any]) -> list[str]:
+def stamps(seconds: NDArray[Any]) -> list[str]:
     """ISO 8601 UTC with a Z; negative seconds (no time) become empty cells."""
     seconds = np.asarray(seconds, dtype=np.int64)
     text = np.datetime_as_string(
@@ -151,7 +151,7 @@ def _zfill(digits: NDArray[np.str_], width: int) -> NDArray[np.str_]:
     return padded
 
 
-def _fixed(values: NDArray[Any], decimals: int) -> NDArray[np.str_]:
+def fixed(values: NDArray[Any], decimals: int) -> NDArray[np.str_]:
     """Non-negative numbers with a fixed number of decimals, without float noise."""
     scaled = np.round(np.asarray(values, dtype=float) * 10**decimals).astype(np.int64)
     text: NDArray[np.str_] = scaled.astype(str)
@@ -173,7 +173,7 @@ def _customer_columns(people: Customers, ids: NDArray[Any], part: slice) -> Tabl
         "country": _lookup(list(COUNTRIES), people.country[part]),
         "attributes": _lookup([json.dumps({"segment": s}) for s in SEGMENTS], people.segment[part]),
         "marketing_opt_out": _lookup(["false", "true"], people.opt_out[part].astype(int)),
-        "created_at": _stamps(people.created[part]),
+        "created_at": stamps(people.created[part]),
     }
 
 
@@ -183,7 +183,7 @@ def _item_columns(catalog: shop.Catalog, part: slice) -> Table:
         "item_id": _ids("I", catalog.number[order], 5),
         "name": [catalog.name[i] for i in order.tolist()],
         "category": _lookup([c[0] for c in shop.CATEGORIES], catalog.category[order]),
-        "price": _fixed(catalog.price[order], 2).tolist(),
+        "price": fixed(catalog.price[order], 2).tolist(),
         "currency": ["EUR"] * len(order),
         "active": _lookup(["false", "true"], catalog.active[order].astype(int)),
         "attributes": [_item_attributes(catalog, i) for i in order.tolist()],
@@ -211,8 +211,8 @@ def _purchase_columns(
         "item_id": item_ids[lines.item].tolist(),
         "kind": _lookup(["sale", "return"], bought.kind[part]),
         "quantity": lines.quantity.astype(str).tolist(),
-        "unit_price": _fixed(bought.price[part], 2).tolist(),
-        "purchased_at": _stamps(lines.when),
+        "unit_price": fixed(bought.price[part], 2).tolist(),
+        "purchased_at": stamps(lines.when),
     }
 
 
@@ -223,8 +223,8 @@ def _plan_columns(part: slice) -> Table:
         "name": [p[1] for p in plans],
         "ladder": [saas.LADDER] * len(plans),
         "tier_rank": [str(saas.PLANS.index(p) + 1) for p in plans],
-        "monthly_price": _fixed(np.array([p[2] for p in plans]), 2).tolist(),
-        "annual_price": _fixed(np.array([p[2] * saas.ANNUAL_MONTHS for p in plans]), 2).tolist(),
+        "monthly_price": fixed(np.array([p[2] for p in plans]), 2).tolist(),
+        "annual_price": fixed(np.array([p[2] * saas.ANNUAL_MONTHS for p in plans]), 2).tolist(),
         "currency": ["EUR"] * len(plans),
         "limits": [json.dumps(dict(zip(saas.METRICS, p[3], strict=True))) for p in plans],
         "features": [json.dumps(list(saas.FEATURES[saas.PLANS.index(p)])) for p in plans],
@@ -240,9 +240,9 @@ def _subscription_columns(table: saas.Columns, ids: NDArray[Any], part: slice) -
         "plan_id": _lookup(PLAN_IDS, subs["plan"]),
         "billing_period": _lookup(["monthly", "annual"], subs["annual"].astype(int)),
         "status": _lookup(saas.STATUSES, subs["status"]),
-        "started_at": _stamps(subs["started_at"]),
-        "renews_at": _stamps(subs["renews_at"]),
-        "ended_at": _stamps(subs["ended_at"]),
+        "started_at": stamps(subs["started_at"]),
+        "renews_at": stamps(subs["renews_at"]),
+        "ended_at": stamps(subs["ended_at"]),
     }
 
 
@@ -251,7 +251,7 @@ def _change_columns(table: saas.Columns, ids: NDArray[Any], part: slice) -> Tabl
         "customer_id": ids[table["customer"][part]].tolist(),
         "from_plan_id": _lookup([*PLAN_IDS, ""], table["from_plan"][part]),
         "to_plan_id": _lookup(PLAN_IDS, table["to_plan"][part]),
-        "changed_at": _stamps(table["changed_at"][part]),
+        "changed_at": stamps(table["changed_at"][part]),
         "billing_period": _lookup(["monthly", "annual", ""], table["billing"][part]),
     }
 
@@ -261,8 +261,8 @@ def _usage_columns(table: saas.Columns, ids: NDArray[Any], part: slice) -> Table
     return {
         "customer_id": ids[table["customer"][part]].tolist(),
         "metric": _lookup(saas.METRICS, metric),
-        "value": np.where(metric == 1, _fixed(value, 1), _fixed(value, 0)).tolist(),
-        "measured_at": _stamps(table["measured_at"][part]),
+        "value": np.where(metric == 1, fixed(value, 1), fixed(value, 0)).tolist(),
+        "measured_at": stamps(table["measured_at"][part]),
     }
 
 
@@ -271,12 +271,12 @@ def _ticket_columns(table: saas.Columns, ids: NDArray[Any], part: slice) -> Tabl
         "ticket_id": _ids("T", np.arange(1, len(table["kind"]) + 1)[part], 6),
         "customer_id": ids[table["customer"][part]].tolist(),
         "kind": _lookup([t[0] for t in saas.TICKETS], table["kind"][part]),
-        "opened_at": _stamps(table["opened_at"][part]),
-        "closed_at": _stamps(table["closed_at"][part]),
+        "opened_at": stamps(table["opened_at"][part]),
+        "closed_at": stamps(table["closed_at"][part]),
     }
 
 
-def _write(path: Path, name: str, size: int, columns: Builder) -> Path:
+def write_table(path: Path, name: str, size: int, columns: Builder) -> Path:
     """One CSV file with the model's fields as header, formatted and written in chunks."""
     header = list(MODELS[name].model_fields)
     if list(columns(slice(0, 0))) != header:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from math import prod
 from typing import Any
 
 from sqlalchemy import JSON, Connection, and_, bindparam, select, update
@@ -45,6 +46,11 @@ ERASED = (
 # From this many rows a batch is compared with the stored rows by the database
 # (a staging table), not by reading them back.
 STAGED_ROWS = 5000
+# Reading back through one IN list per key column makes the database probe every
+# combination of the lists' values; past this many probes per row, stage instead.
+# (Usage readings at scattered times: 2,000 rows of 2,000 customers, 3 metrics and
+# 700 moments were 4 M probes a batch, and 425 k readings took over 10 minutes.)
+PROBES_PER_ROW = 20
 
 
 @dataclass
@@ -332,7 +338,7 @@ class BatchWriter:
         self.report.unchanged += len(batch) - inserted - updated
 
     def _upsert(self, batch: Batch) -> tuple[int, int]:
-        if len(batch) >= STAGED_ROWS and self._comparable(batch):
+        if self._staged(batch) and self._comparable(batch):
             fields = sorted(batch.fields.difference(self.target.key))
             return upsert_columns(
                 self.conn, self.target.table, self.target.key, fields, self._columns(batch)
@@ -381,6 +387,14 @@ class BatchWriter:
             if row_key in wanted_keys:
                 found[row_key] = row
         return found
+
+    def _staged(self, batch: Batch) -> bool:
+        """Whether the database compares the batch with the stored rows (a staging table):
+        for a large batch, or when the IN lists' combinations far outnumber its rows."""
+        if len(batch) >= STAGED_ROWS:
+            return True
+        probes = prod(len(set(batch.columns[k])) for k in self.target.key)
+        return probes > PROBES_PER_ROW * len(batch)
 
     def _comparable(self, batch: Batch) -> bool:
         """Whether every column compares in SQL (PostgreSQL's JSON has no equality)."""
