@@ -42,6 +42,13 @@ class Ladder:
         )
         return result
 
+    @cached_property
+    def engagement(self) -> np.ndarray:
+        """bool per metric: no plan limits it (logins, active days): it measures how much
+        an account uses the product, not how close it is to outgrowing a plan."""
+        result: np.ndarray = ~np.isfinite(self.limits).any(axis=0)
+        return result
+
 
 def project(
     now: np.ndarray, before: np.ndarray, months_between: float, months_ahead: float

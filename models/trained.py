@@ -20,8 +20,9 @@ from models.upsell import UpsellModel
 from models.vocab import Plans, Vocab
 
 # 2: item kinds, pack sizes and currencies; 3: the upsell engine; 4: upgrade prospects;
-# 5: RFM segments; 6: point-in-time subscriber features ("no usage reading")
-FORMAT = "nextbest/6"
+# 5: RFM segments; 6: point-in-time subscriber features ("no usage reading");
+# 7: engagement features
+FORMAT = "nextbest/7"
 
 
 @dataclass(frozen=True)

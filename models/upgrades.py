@@ -10,11 +10,13 @@ on one row, which a property test holds equal to `state`.
 
 The features are the drivers a salesperson would name: how close usage is to the
 plan's limits (in bands), its trend, the renewal window, an open complaint, tenure,
-loyalty, the billing period, and whether usage is measured at all (a missing reading
-is unknown, not 0 %). The usage ratio, now and projected, also enters as a
-piecewise-linear curve (hinges at KNOTS): the chance of upgrading does not grow in
-proportion to the ratio, and with the curve the model beat the plain usage-ratio rule
-at every cutoff measured (README), where without it the two tied.
+loyalty, the billing period, whether usage is measured at all (a missing reading
+is unknown, not 0 %), and engagement: the level and 90-day change of the metrics no
+plan limits (active days, logins), the classic loyalty signal. The usage ratio, now
+and projected, also enters as a piecewise-linear curve (hinges at KNOTS): the chance
+of upgrading does not grow in proportion to the ratio, and with the curve the model
+beat the plain usage-ratio rule at every cutoff measured (README), where without it
+the two tied.
 
 Subscription rows hold only today's plan, billing and renewal date. A past snapshot
 takes the plan and the billing from the plan changes around it (the change before the
@@ -53,6 +55,9 @@ FEATURES = [
     *(f"usage / limit past {k:.0%}" for k in KNOTS),
     *(f"projected usage / limit past {k:.0%}" for k in KNOTS),
     "no usage reading",
+    "engagement level (log)",
+    "engagement change over 90 days (log)",
+    "no engagement reading",
 ]
 ANNUAL, MONTHLY, UNCHANGED = 1, 0, -1  # the billing a plan change moved to
 
@@ -209,7 +214,29 @@ def state(
         ~has_reading(usage, ladder.limits[plan]).any(axis=1),
     )
     features = _features(_COLUMNS, top, growth, *facts)
-    return Snapshot(at, subs, customer, plan, usage, before, tenure, features)
+    engaged = engagement(usage, before, ladder.engagement)
+    return Snapshot(at, subs, customer, plan, usage, before, tenure, np.hstack([features, engaged]))
+
+
+def engagement(usage: np.ndarray, before: np.ndarray, metrics: np.ndarray) -> np.ndarray:
+    """(level, change, unmeasured) per row from the engagement `metrics` (no plan limits
+    them): the mean log1p of the readings, its mean change since TREND_DAYS earlier
+    (0 without both readings, clipped to +-1), and 1 where none was read.
+
+    Why logs: engagement metrics count days or logins on scales no plan fixes; a log
+    level and a log change mean the same on every scale.
+    """
+    rows = len(usage)
+    if not metrics.any():
+        return np.column_stack([np.zeros(rows), np.zeros(rows), np.ones(rows)])
+    now, then = usage[:, metrics], before[:, metrics]
+    known, both = ~np.isnan(now), ~np.isnan(now) & ~np.isnan(then)
+    log_now = np.log1p(np.maximum(np.nan_to_num(now), 0.0))
+    log_then = np.log1p(np.maximum(np.nan_to_num(then), 0.0))
+    count, pairs = known.sum(axis=1), both.sum(axis=1)
+    level = np.where(known, log_now, 0.0).sum(axis=1) / np.maximum(count, 1)
+    change = np.where(both, log_now - log_then, 0.0).sum(axis=1) / np.maximum(pairs, 1)
+    return np.column_stack([level, np.clip(change, -1.0, 1.0), (count == 0).astype(np.float64)])
 
 
 def has_reading(usage: np.ndarray, limits: np.ndarray) -> np.ndarray:
@@ -338,7 +365,8 @@ def one_state(
     unmeasured = not has_reading(usage_now, limits).any()
     facts = (renewal, complaint, tenure, loyal, annual, unmeasured)
     features = _features(_ONE, top, growth, *facts)
-    return usage_now, usage_before, features
+    engaged = engagement(usage_now[None], usage_before[None], ladder.engagement)[0]
+    return usage_now, usage_before, np.concatenate([features, engaged])
 
 
 def pressure_of_one(

@@ -150,7 +150,10 @@ def _ladder(conn: Connection) -> tuple[Plans, Ladder]:
         )
     ).all()
     limits = [json_object(r[5]) for r in rows]
-    metrics = sorted({k for limit in limits for k in limit})
+    usage = conn.dialect.identifier_preparer.quote("usage")  # reserved in MySQL
+    measured = {r[0] for r in conn.execute(text(f"SELECT DISTINCT metric FROM {usage}"))}
+    # a metric no plan limits (active days, logins) is engagement: a metric all the same
+    metrics = sorted({k for limit in limits for k in limit} | measured)
     ladders = sorted({r[2] for r in rows})
     table = np.array(
         [[float(limit[m]) if m in limit else np.inf for m in metrics] for limit in limits]
