@@ -14,7 +14,7 @@ import numpy as np
 
 from models.campaigns import upgrade_prospects
 from models.ladder import MAX_PRICE_MULTIPLE, PROJECTION_MONTHS, Ladder, project, target_plans
-from models.propensity import Propensity, fit_propensity, precision_at_k, roc_auc
+from models.propensity import Propensity, calibration, fit_propensity, precision_at_k, roc_auc
 from models.upgrades import (
     DAY,
     FEATURES,
@@ -38,6 +38,7 @@ class Split:
     features: np.ndarray
     upgraded: np.ndarray
     subscription: np.ndarray  # int64: the subscription of each row
+    raw: np.ndarray  # the same rows' raw columns (RAW), for the plain baseline
 
 
 def training_rows(
@@ -50,11 +51,15 @@ def training_rows(
         snap = snapshot(history, ladder, at)
         upgraded, _ = upgrades_after(history, ladder, snap, horizon_days)
         room = can_upgrade(ladder, snap.plan)
-        parts.append((snap.features[room], upgraded[room], snap.subscription[room]))
+        raw = raw_columns(snap, ladder)
+        parts.append((snap.features[room], upgraded[room], snap.subscription[room], raw[room]))
     if not parts:
-        return Split(np.zeros((0, len(FEATURES))), np.zeros(0, bool), np.zeros(0, np.int64))
-    features, upgraded, subscription = (np.concatenate([p[i] for p in parts]) for i in range(3))
-    return Split(features, upgraded, subscription)
+        none = np.zeros(0, np.int64)
+        return Split(np.zeros((0, len(FEATURES))), none.astype(bool), none, np.zeros((0, len(RAW))))
+    features, upgraded, subscription, raw = (
+        np.concatenate([p[i] for p in parts]) for i in range(4)
+    )
+    return Split(features, upgraded, subscription, raw)
 
 
 def coverage(
@@ -95,17 +100,26 @@ def fit_upgrades(
     return fit_propensity(rows.features, rows.upgraded, FEATURES)
 
 
+Reliability = list[tuple[float, float, int]]  # (mean predicted, observed, rows) per decile
+
+
 def evaluate_upgrades(
     history: SaasHistory, ladder: Ladder, cutoff: int, horizon_days: int = 90, k: int = 100
-) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
-    """(ROC AUC, precision@k and tier accuracy among upgraders per scorer; sizes) at `cutoff`.
+) -> tuple[dict[str, dict[str, float]], dict[str, int], Reliability]:
+    """(ROC AUC, precision@k, Brier score and tier accuracy among upgraders per scorer;
+    sizes; the learned propensity's reliability by decile) at `cutoff`.
 
-    The same shape as the cross-sell evaluation's answer, so one table prints both.
+    Beside the rules, two other models are fitted on the same training rows: a plain
+    logistic regression on the raw columns, and gradient boosting on the features
+    (scikit-learn's HistGradientBoosting, isotonic-calibrated), so the served model is
+    chosen by measurement. The Brier score is NaN for scores that are not probabilities.
     A horizon that ends more than a day after the newest record is a ValueError that
     says so (the last day's records may come at any hour of it).
     """
     check_horizon(history, cutoff, horizon_days)
-    model = fit_upgrades(history, ladder, cutoff, horizon_days)
+    first = int(history.sub_started.min())
+    rows = training_rows(history, ladder, cutoff, horizon_days, first)
+    model = fit_propensity(rows.features, rows.upgraded, FEATURES)
     test = snapshot(history, ladder, cutoff)
     test = subset(test, can_upgrade(ladder, test.plan))
     upgraded, to = upgrades_after(history, ladder, test, horizon_days)
@@ -117,23 +131,78 @@ def evaluate_upgrades(
     ratio = np.nan_to_num(test.usage / ladder.limits[test.plan], nan=0.0).max(axis=1, initial=0)
     rng = np.random.default_rng(0)
     campaign, campaign_target = campaign_scores(test, ladder, model)
-    scorers = {
-        "learned propensity": (model.probability(test.features), learned_target),
+    raw = fit_propensity(rows.raw, rows.upgraded, RAW)
+    boosted = fit_boosted(rows.features, rows.upgraded)
+    learned = model.probability(test.features)
+    probabilities = {
+        "learned propensity": (learned, learned_target),
+        "logistic regression on the raw columns": (
+            raw.probability(raw_columns(test, ladder)),
+            learned_target,
+        ),
+        "gradient boosting, calibrated": (
+            boosted.predict_proba(test.features)[:, 1],
+            learned_target,
+        ),
+    }
+    others = {
         "campaign list (expected value, complaints out)": (campaign, campaign_target),
         "usage-ratio rule": (ratio, rule_target),
         "tenure": (test.tenure_days, next_up),
         "random": (rng.random(len(ratio)), next_up),
     }
     results = {}
-    for name, (scores, target) in scorers.items():
+    for name, (scores, target) in {**probabilities, **others}.items():
         results[name] = {
             "ROC AUC": roc_auc(scores, upgraded),
             f"precision@{k}": precision_at_k(scores, upgraded, k),
+            "Brier": brier(scores, upgraded) if name in probabilities else float("nan"),
             "tier accuracy": float((target[upgraded] == to[upgraded]).mean())
             if upgraded.any()
             else float("nan"),
         }
-    return results, {"subscribers": len(upgraded), "upgraders": int(upgraded.sum())}
+    sizes = {"subscribers": len(upgraded), "upgraders": int(upgraded.sum())}
+    return results, sizes, calibration(learned, upgraded)
+
+
+RAW = [  # the columns a plain model reads, the natural way
+    "highest usage / limit",
+    "tenure (years)",
+    "annual billing",
+    "open complaint",
+    "engagement level (log)",
+]
+
+
+def raw_columns(snap: Snapshot, ladder: Ladder) -> np.ndarray:
+    """The snapshot's subscribers as a plain model reads them: the highest usage / limit
+    (0 unread), tenure in years, billing, an open complaint, and the log engagement."""
+    ratio = np.nan_to_num(snap.usage / ladder.limits[snap.plan], nan=0.0, posinf=0.0)
+    column = FEATURES.index
+    return np.column_stack(
+        [
+            np.clip(ratio.max(axis=1, initial=0.0), 0.0, 2.0),
+            snap.tenure_days / 365.0,
+            snap.features[:, column("annual billing")],
+            snap.features[:, column("open complaint")],
+            snap.features[:, column("engagement level (log)")],
+        ]
+    )
+
+
+def fit_boosted(features: np.ndarray, upgraded: np.ndarray) -> Any:
+    """Gradient boosting on the features, calibrated by isotonic regression over 3 folds
+    (scikit-learn): the flexible model the logistic regression is measured against."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    boosted = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.08, random_state=0)
+    return CalibratedClassifierCV(boosted, method="isotonic", cv=3).fit(features, upgraded)
+
+
+def brier(probability: np.ndarray, positive: np.ndarray) -> float:
+    """Mean squared distance of the probability from what happened (lower is better)."""
+    return float(np.mean((probability - positive.astype(np.float64)) ** 2))
 
 
 def check_horizon(history: SaasHistory, cutoff: int, horizon_days: int) -> None:

@@ -26,7 +26,7 @@ by the very upgrade a model is trying to predict.
 """
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,7 +58,10 @@ FEATURES = [
     "engagement level (log)",
     "engagement change over 90 days (log)",
     "no engagement reading",
+    "payment trouble in the last 30 days",
 ]
+TROUBLE_DAYS = 30  # a billing ticket this recent is payment trouble
+TROUBLE_KINDS = ("billing", "payment")  # the ticket kinds that mean payment trouble
 ANNUAL, MONTHLY, UNCHANGED = 1, 0, -1  # the billing a plan change moved to
 
 
@@ -84,6 +87,10 @@ class SaasHistory:
     ticket_opened: np.ndarray  # int64 seconds
     ticket_closed: np.ndarray  # int64 seconds, NEVER while open
     loyal: np.ndarray  # bool per customer: the shop's best customers (RFM)
+    trouble_customer: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    trouble_at: np.ndarray = field(  # int64: billing tickets opened, sorted by (customer, at)
+        default_factory=lambda: np.zeros(0, np.int64)
+    )
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,8 @@ def known_at(history: SaasHistory, at: int) -> SaasHistory:
         ticket_customer=h.ticket_customer[ticket],
         ticket_opened=h.ticket_opened[ticket],
         ticket_closed=np.where(h.ticket_closed <= at, h.ticket_closed, NEVER)[ticket],
+        trouble_customer=h.trouble_customer[h.trouble_at <= at],
+        trouble_at=h.trouble_at[h.trouble_at <= at],
     )
 
 
@@ -215,7 +224,17 @@ def state(
     )
     features = _features(_COLUMNS, top, growth, *facts)
     engaged = engagement(usage, before, ladder.engagement)
-    return Snapshot(at, subs, customer, plan, usage, before, tenure, np.hstack([features, engaged]))
+    trouble = payment_trouble(h, customer, at)[:, None]
+    extra = np.hstack([features, engaged, trouble])
+    return Snapshot(at, subs, customer, plan, usage, before, tenure, extra)
+
+
+def payment_trouble(history: SaasHistory, customer: np.ndarray, at: int) -> np.ndarray:
+    """Whether each customer opened a billing ticket in the TROUBLE_DAYS up to `at`."""
+    h = history
+    last = _value_at(h.trouble_customer, h.trouble_at, h.trouble_at, customer, at)
+    result: np.ndarray = (last >= 0) & (last > at - TROUBLE_DAYS * DAY)
+    return result.astype(np.float64)
 
 
 def engagement(usage: np.ndarray, before: np.ndarray, metrics: np.ndarray) -> np.ndarray:
@@ -338,6 +357,7 @@ def one_state(
     complaint: bool,
     loyal: bool,
     at: int,
+    trouble: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(usage, before, features) of one subscriber at `at`, the numbers `state` gives.
 
@@ -346,7 +366,8 @@ def one_state(
     Python floats (a property test holds the two equal on random histories).
     `readings` are (metric column, value, time); `renews` is a renewal date of the
     annual term (its anniversaries follow), the recorded one when serving;
-    `complaint` is a complaint open at `at`.
+    `complaint` is a complaint open at `at`; `trouble` a billing ticket opened in the
+    TROUBLE_DAYS up to it.
     """
     metrics = ladder.limits.shape[1]
     usage, before = [np.nan] * metrics, [np.nan] * metrics
@@ -366,7 +387,7 @@ def one_state(
     facts = (renewal, complaint, tenure, loyal, annual, unmeasured)
     features = _features(_ONE, top, growth, *facts)
     engaged = engagement(usage_now[None], usage_before[None], ladder.engagement)[0]
-    return usage_now, usage_before, np.concatenate([features, engaged])
+    return usage_now, usage_before, np.concatenate([features, engaged, [float(trouble)]])
 
 
 def pressure_of_one(

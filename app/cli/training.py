@@ -160,16 +160,31 @@ def _evaluate_upsell(cutoff: datetime, k: int, horizon_days: int, as_json: bool)
     with database() as engine:
         data = load_saas(engine, loyal_as_of=at)
     try:
-        results, sizes = evaluate_upgrades(data.history, data.ladder, at, horizon_days, k)
+        results, sizes, reliability = evaluate_upgrades(
+            data.history, data.ladder, at, horizon_days, k
+        )
     except ValueError as exc:  # a horizon past the data: nothing to score against
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     if as_json:
         payload = {"cutoff": cutoff.date().isoformat(), "horizon_days": horizon_days, "k": k}
-        typer.echo(json.dumps({**payload, **sizes, "results": results}, indent=2))
+        rows = [dict(zip(("predicted", "observed", "rows"), r, strict=True)) for r in reliability]
+        typer.echo(
+            json.dumps({**payload, **sizes, "results": results, "reliability": rows}, indent=2)
+        )
         return
     typer.echo(", ".join(f"{name}: {value:,}" for name, value in sizes.items()))
     _table(results)
+    _reliability(reliability)
+
+
+def _reliability(rows: list[tuple[float, float, int]]) -> None:
+    """The learned propensity's reliability: predicted against observed, by decile."""
+    typer.echo("\nlearned propensity by decile of predicted probability:")
+    typer.echo("| decile | mean predicted | observed | subscribers |")
+    typer.echo("|---:|---:|---:|---:|")
+    for decile, (predicted, observed, count) in enumerate(rows, 1):
+        typer.echo(f"| {decile} | {predicted:.4f} | {observed:.4f} | {count:,} |")
 
 
 def _table(results: dict[str, dict[str, float]]) -> None:

@@ -30,6 +30,8 @@ from models.upgrades import (
     MONTHLY,
     NEVER,
     TREND_DAYS,
+    TROUBLE_DAYS,
+    TROUBLE_KINDS,
     UNCHANGED,
     SaasHistory,
     annual_at,
@@ -101,6 +103,11 @@ class Reads:
         self.complaints = (
             f"SELECT {e('opened_at')} FROM ticket WHERE customer_id = {mark} "
             f"AND kind = 'complaint' AND (closed_at IS NULL OR closed_at > {mark})"
+        )
+        kinds = ", ".join(f"'{k}'" for k in TROUBLE_KINDS)
+        self.trouble = (
+            f"SELECT COUNT(*) FROM ticket WHERE customer_id = {mark} AND kind IN ({kinds}) "
+            f"AND opened_at > {mark} AND opened_at <= {mark}"
         )
         self.sales = (
             f"SELECT SUM(quantity * unit_price) FROM purchase WHERE customer_id = {mark} "
@@ -211,6 +218,8 @@ def read_state(
     readings = _usage(cursor, reads, customer, ladder, now)
     opened = open_complaints(cursor, reads, customer, now)
     since, until = reads.moment(now - YEAR), reads.moment(now)
+    recent = reads.moment(now - TROUBLE_DAYS * DAY)
+    trouble = bool(_rows(cursor, reads.trouble, customer, recent, until)[0][0])
     sales = float(_rows(cursor, reads.sales, customer, since, until)[0][0] or 0.0)
     loyal = sales >= loyal_min_sales
     usage, before, features = one_state(
@@ -223,6 +232,7 @@ def read_state(
         complaint=bool(opened),
         loyal=loyal,
         at=now,
+        trouble=trouble,
     )
     subscriber = Subscriber(
         plan=index,

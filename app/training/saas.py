@@ -20,6 +20,7 @@ from models.upgrades import (
     ANNUAL,
     MONTHLY,
     NEVER,
+    TROUBLE_KINDS,
     UNCHANGED,
     SaasHistory,
     known_at,
@@ -92,6 +93,15 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None, as_of: int | None 
             table="ticket",
             where="kind = 'complaint'",
         )
+        kinds = ", ".join(f"'{k}'" for k in TROUBLE_KINDS)
+        trouble = _rows(
+            conn,
+            "customer_id",
+            "opened_at",
+            table="ticket",
+            where=f"kind IN ({kinds})",
+            order="customer_id, opened_at",
+        )
         if len(subs[0]):
             loyal, loyal_min_sales = _loyal(conn, customer_db, loyal_as_of)
         else:  # a shop without subscriptions: no need to add up a year of sales
@@ -126,6 +136,8 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None, as_of: int | None 
         ticket_opened=tickets[1].astype(np.int64),
         ticket_closed=np.where(tickets[2] < 0, NEVER, tickets[2]).astype(np.int64),
         loyal=loyal,
+        trouble_customer=c(trouble[0]),
+        trouble_at=trouble[1].astype(np.int64),
     )
     if as_of is not None:
         history = known_at(history, as_of)

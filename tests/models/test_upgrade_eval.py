@@ -19,7 +19,7 @@ def demo() -> tuple[SaasHistory, Ladder]:
 
 
 def test_learned_propensity_finds_the_upgraders(demo: tuple[SaasHistory, Ladder]) -> None:
-    results, sizes = evaluate_upgrades(*demo, CUTOFF - 90 * DAY)
+    results, sizes, _ = evaluate_upgrades(*demo, CUTOFF - 90 * DAY)
     learned, rule = results["learned propensity"], results["usage-ratio rule"]
     assert sizes["upgraders"] > 1000
     assert learned["ROC AUC"] > results["tenure"]["ROC AUC"] + 0.2
@@ -29,9 +29,28 @@ def test_learned_propensity_finds_the_upgraders(demo: tuple[SaasHistory, Ladder]
     assert learned["tier accuracy"] > 0.95  # the lowest plan covering projected usage
 
 
+def test_the_propensity_is_calibrated_and_measured_against_other_models(
+    demo: tuple[SaasHistory, Ladder],
+) -> None:
+    """Brier score beside AUC, and predicted against observed by decile: a probability an
+    offer's expected value multiplies must mean what it says."""
+    results, sizes, reliability = evaluate_upgrades(*demo, CUTOFF - 90 * DAY)
+    base = sizes["upgraders"] / sizes["subscribers"]
+    learned = results["learned propensity"]
+    assert learned["Brier"] < 0.85 * base * (1 - base)  # the Brier of saying the base rate
+    for other in ("logistic regression on the raw columns", "gradient boosting, calibrated"):
+        assert 0.5 < results[other]["ROC AUC"] <= 1 and results[other]["Brier"] > 0
+    assert results["usage-ratio rule"]["Brier"] != results["usage-ratio rule"]["Brier"]  # NaN
+    assert (
+        len(reliability) == 10 and sum(rows for _, _, rows in reliability) == sizes["subscribers"]
+    )
+    for predicted, observed, _ in reliability:
+        assert abs(predicted - observed) < 0.05 + 0.2 * predicted
+
+
 def test_the_upgrade_campaign_list_finds_upgraders(demo: tuple[SaasHistory, Ladder]) -> None:
     """The campaign route's ranking (expected value, complaints left out) at k = 200."""
-    results, _ = evaluate_upgrades(*demo, CUTOFF - 90 * DAY, k=200)
+    results, _, _ = evaluate_upgrades(*demo, CUTOFF - 90 * DAY, k=200)
     campaign = results["campaign list (expected value, complaints out)"]
     assert campaign["precision@200"] > 3 * results["random"]["precision@200"]
 

@@ -119,6 +119,7 @@ def one_subscriber(draw: st.DrawFn) -> Case:
         "annual": draw(st.booleans()),
         "complaint": draw(st.booleans()),
         "loyal": draw(st.booleans()),
+        "trouble": draw(st.booleans()),
     }
     return ladder, draw(st.integers(0, 2)), readings, facts
 
@@ -150,6 +151,9 @@ def test_one_subscribers_state_is_the_state_training_builds(case: Case) -> None:
         ticket_opened=np.full(complaint, T - DAY),
         ticket_closed=np.full(complaint, NEVER),
         loyal=a([facts["loyal"]]),
+        # a billing ticket 40 days back (too old to count), and one 10 days back or none
+        trouble_customer=np.zeros(1 + facts["trouble"], np.int64),
+        trouble_at=a([T - 40 * DAY, T - 10 * DAY][: 1 + facts["trouble"]]),
     )
     with np.errstate(divide="ignore", invalid="ignore"):  # a limit of 0 divides by 0
         snap = state(history, ladder, a([0]), a([plan]), T)
