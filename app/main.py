@@ -143,6 +143,8 @@ def policies(settings: Settings) -> Policies:
             renewal_window_days=settings.upsell_renewal_window_days,
             trial_grace_days=settings.upsell_trial_grace_days,
             min_billing_saving=settings.upsell_min_billing_saving,
+            churn_lift=settings.upsell_churn_lift,
+            churn_floor=settings.upsell_churn_floor,
         ),
         offers=OfferPolicy(
             guardrails=Guardrails(

@@ -65,6 +65,15 @@ class Settings(BaseSettings):
         description="Annual billing is offered only when it saves at least this share of "
         "twelve monthly payments.",
     )
+    upsell_churn_lift: float = Field(
+        default=3.0,
+        ge=1.0,
+        description="A customer is at risk (retain, not upgrade) when the learned chance of "
+        "cancelling within 90 days is this many times the usual...",
+    )
+    upsell_churn_floor: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="...and at least this probability."
+    )
 
     holdout_share: float = Field(
         default=0.1,

@@ -21,7 +21,7 @@ from models.vocab import Plans, Vocab
 
 # 2: item kinds, pack sizes and currencies; 3: the upsell engine; 4: upgrade prospects;
 # 5: RFM segments; 6: point-in-time subscriber features ("no usage reading");
-# 7: engagement features
+# 7: engagement and payment-trouble features, the learned churn risk
 FORMAT = "nextbest/7"
 
 
@@ -73,6 +73,7 @@ def validate(model: Model) -> None:
         ("item factors", als.item_factors),
         ("EASE weights", ease.weights),
         ("upgrade propensity", model.upsell.propensity.coef),
+        ("churn risk", model.upsell.churn.coef),
     ):
         if not np.isfinite(values).all():
             problems.append(f"{name} hold NaN or infinite values")

@@ -7,6 +7,7 @@ snapshot is the cutoff itself, scored on the horizon after it.
 """
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +46,8 @@ def training_rows(
     history: SaasHistory, ladder: Ladder, until: int, horizon_days: int, first: int
 ) -> Split:
     """Monthly snapshots from `first` whose horizon ends by `until`, stacked."""
-    moments = np.arange(until - horizon_days * DAY, first, -STEP_DAYS * DAY)[::-1]
     parts = []
-    for at in moments.tolist():
-        snap = snapshot(history, ladder, at)
+    for snap in monthly_snapshots(history, ladder, until, horizon_days, first):
         upgraded, _ = upgrades_after(history, ladder, snap, horizon_days)
         room = can_upgrade(ladder, snap.plan)
         raw = raw_columns(snap, ladder)
@@ -60,6 +59,16 @@ def training_rows(
         np.concatenate([p[i] for p in parts]) for i in range(4)
     )
     return Split(features, upgraded, subscription, raw)
+
+
+def monthly_snapshots(
+    history: SaasHistory, ladder: Ladder, until: int, horizon_days: int, first: int
+) -> Iterator[Snapshot]:
+    """The snapshots every STEP_DAYS from `first` whose horizon ends by `until`, oldest
+    first: what upgrade and churn models both learn from."""
+    moments = np.arange(until - horizon_days * DAY, first, -STEP_DAYS * DAY)[::-1]
+    for at in moments.tolist():
+        yield snapshot(history, ladder, at)
 
 
 def coverage(

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from models.churn import at_risk, fit_churn
 from models.ladder import OVER_CAP, TOP_TIER, Ladder, project, target_plans
 from models.propensity import Propensity, fit_propensity
 from models.upgrade_eval import coverage, training_rows
@@ -43,6 +44,8 @@ class Policy:
     headroom: float = 1.25  # a cheaper plan offered to retain must cover usage x this
     rules_renewal_ratio: float = 0.6  # rules: usage worth an upgrade at renewal
     min_billing_saving: float = 0.05  # annual billing is offered when it saves this share
+    churn_lift: float = 3.0  # learned churn risk this many times the base rate is at risk...
+    churn_floor: float = 0.1  # ...and at least this probability of cancelling in the horizon
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class UpsellModel:
     training_rows: int  # subscriber-months learned from
     training_upgrades: int  # of which upgraded within the horizon
     coverage: dict[str, Any]  # subscriptions learned from, and why the others were not
+    churn: Propensity  # P(the subscription ends within the horizon); meaningful if learned
+    churn_learned: bool
+    churn_base_rate: float  # the share of training rows that ended within the horizon
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class Facts:
     tenure_days: float
     probability: float | None  # learned P(upgrade within the horizon); None under rules
     # (0 on the top tier: nobody there can upgrade)
+    churn: float | None = None  # learned P(cancelling within the horizon); None unlearned
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ class Decision:
     when: When | None = None
     at: int | None = None  # epoch seconds of `when` when it is not now
     skipped: bool = False  # the upgrade goes more than one step up
-    at_risk: tuple[str, ...] = ()  # past_due, usage_drop
+    at_risk: tuple[str, ...] = ()  # past_due, usage_drop, churn_risk
 
 
 def decide(model: UpsellModel, sub: Subscriber | None, now: int, policy: Policy) -> Decision:
@@ -115,7 +122,7 @@ def decide(model: UpsellModel, sub: Subscriber | None, now: int, policy: Policy)
         return Decision("not_now", facts, "open_complaint")
     if sub.status == "trial" and facts.tenure_days < policy.trial_grace_days:
         return Decision("not_now", facts, "trial_started")
-    risks = _risks(sub, facts, policy)
+    risks = _risks(model, sub, facts, policy)
     if risks:
         return _retain(model, sub, facts, risks, policy)
     target, why = _target(model, sub, facts, policy)
@@ -172,6 +179,9 @@ def _facts(model: UpsellModel, sub: Subscriber, now: int, policy: Policy) -> Fac
         higher = (ladder.ladder == ladder.ladder[plan]) & (ladder.rank > ladder.rank[plan])
         learned = float(model.propensity.probability(sub.features[None])[0])
         probability = learned if higher.any() else 0.0
+    churn = None
+    if model.churn_learned:
+        churn = float(model.churn.probability(sub.features[None])[0])
     return Facts(
         ratio=top,
         worst=worst,
@@ -179,6 +189,7 @@ def _facts(model: UpsellModel, sub: Subscriber, now: int, policy: Policy) -> Fac
         projected=project(sub.usage, sub.before, months, policy.projection_months),
         tenure_days=(now - sub.started) / DAY,
         probability=probability,
+        churn=churn,
     )
 
 
@@ -197,13 +208,21 @@ def _target(
     return target, why
 
 
-def _risks(sub: Subscriber, facts: Facts, policy: Policy) -> tuple[str, ...]:
-    """Why this customer may leave: a payment past due, usage falling away."""
+def _risks(model: UpsellModel, sub: Subscriber, facts: Facts, policy: Policy) -> tuple[str, ...]:
+    """Why this customer may leave: a payment past due, usage falling away, a learned
+    chance of cancelling well above the usual (`churn_risk`)."""
     risks = []
     if sub.status == "past_due":
         risks.append("past_due")
     if facts.growth <= np.log(1 - policy.drop):
         risks.append("usage_drop")
+    if (
+        facts.churn is not None
+        and at_risk(
+            np.array([facts.churn]), model.churn_base_rate, policy.churn_lift, policy.churn_floor
+        )[0]
+    ):
+        risks.append("churn_risk")
     return tuple(risks)
 
 
@@ -295,6 +314,7 @@ def fit_upsell(
     counts = np.bincount(band.astype(np.int64), minlength=len(BANDS) + 1)
     ups = np.bincount(band.astype(np.int64), upgraded, minlength=len(BANDS) + 1)
     learned = MIN_EXAMPLES <= int(upgraded.sum()) <= len(upgraded) - MIN_EXAMPLES
+    churn, churn_learned, churn_base = fit_churn(history, ladder, until, horizon_days)
     if learned:
         propensity = fit_propensity(rows.features, upgraded, FEATURES)
     else:
@@ -311,4 +331,7 @@ def fit_upsell(
         training_rows=len(upgraded),
         training_upgrades=int(upgraded.sum()),
         coverage=coverage(history, ladder, rows, until, horizon_days),
+        churn=churn,
+        churn_learned=churn_learned,
+        churn_base_rate=churn_base,
     )

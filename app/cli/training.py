@@ -4,7 +4,7 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -121,15 +121,20 @@ def evaluate(
     upsell: Annotated[
         bool, typer.Option("--upsell", help="Evaluate upgrade propensity on the plan ladder")
     ] = False,
+    churn: Annotated[
+        bool, typer.Option("--churn", help="Evaluate the learned churn risk of subscribers")
+    ] = False,
     horizon_days: Annotated[
-        int, typer.Option(min=1, help="--upsell: upgrades within this many days count")
+        int,
+        typer.Option(min=1, help="--upsell, --churn: events within this many days count"),
     ] = 90,
 ) -> None:
     """Offline evaluation of the engine against baselines on a time split."""
     from datetime import UTC
 
-    if upsell:
-        _evaluate_upsell(cutoff.replace(tzinfo=UTC), k or 100, horizon_days, as_json)
+    if upsell or churn:
+        scored = _evaluate_churn if churn else _evaluate_upsell
+        scored(cutoff.replace(tzinfo=UTC), k or 100, horizon_days, as_json)
         return
     k = k or 10
     from app.training.data import load_snapshot
@@ -153,16 +158,29 @@ def evaluate(
 
 def _evaluate_upsell(cutoff: datetime, k: int, horizon_days: int, as_json: bool) -> None:
     """Who upgrades after the cutoff: the learned propensity against simple rules."""
-    from app.training.saas import load_saas
     from models.upgrade_eval import evaluate_upgrades
+
+    _print_saas(evaluate_upgrades, cutoff, k, horizon_days, as_json)
+
+
+def _evaluate_churn(cutoff: datetime, k: int, horizon_days: int, as_json: bool) -> None:
+    """Who cancels after the cutoff: the learned churn risk against simple rules."""
+    from models.churn import evaluate_churn
+
+    _print_saas(evaluate_churn, cutoff, k, horizon_days, as_json)
+
+
+def _print_saas(
+    evaluation: Any, cutoff: datetime, k: int, horizon_days: int, as_json: bool
+) -> None:
+    """Run a subscription evaluation at the cutoff and print its table and deciles."""
+    from app.training.saas import load_saas
 
     at = int(cutoff.timestamp())
     with database() as engine:
         data = load_saas(engine, loyal_as_of=at)
     try:
-        results, sizes, reliability = evaluate_upgrades(
-            data.history, data.ladder, at, horizon_days, k
-        )
+        results, sizes, reliability = evaluation(data.history, data.ladder, at, horizon_days, k)
     except ValueError as exc:  # a horizon past the data: nothing to score against
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -179,8 +197,8 @@ def _evaluate_upsell(cutoff: datetime, k: int, horizon_days: int, as_json: bool)
 
 
 def _reliability(rows: list[tuple[float, float, int]]) -> None:
-    """The learned propensity's reliability: predicted against observed, by decile."""
-    typer.echo("\nlearned propensity by decile of predicted probability:")
+    """The learned model's reliability: predicted against observed, by decile."""
+    typer.echo("\nthe learned model by decile of predicted probability:")
     typer.echo("| decile | mean predicted | observed | subscribers |")
     typer.echo("|---:|---:|---:|---:|")
     for decile, (predicted, observed, count) in enumerate(rows, 1):

@@ -135,7 +135,7 @@ class RelatedAnswer(TypedDict):
 DecisionKind = Literal["upgrade", "billing", "retain", "not_now"]
 LiveStatus = Literal["trial", "active", "past_due"]
 When = Literal["now", "at_renewal", "at_trial_end"]
-Risk = Literal["past_due", "usage_drop"]
+Risk = Literal["past_due", "usage_drop", "churn_risk"]
 WhyNot = Literal[
     "no_plan",
     "unknown_plan",
@@ -160,6 +160,7 @@ UpsellReasonKind = Literal[
     "cheaper_plan",
     "past_due",
     "usage_drop",
+    "churn_risk",
     WhyNot,  # each "not now" carries its reason, of the same kind
 ]
 
@@ -244,6 +245,14 @@ class UpsellAnswer(TypedDict):
     probability: Annotated[
         float | None,
         Field(description="Learned probability of upgrading within 90 days (null under rules)."),
+    ]
+    churn_probability: Annotated[
+        float | None,
+        Field(
+            description="Learned probability of cancelling within 90 days (null without "
+            "enough cancellations to learn from); at_risk has churn_risk when it is at least "
+            "3x the usual and 10 %."
+        ),
     ]
     price_difference: Annotated[
         float | None,

@@ -38,7 +38,15 @@ from app.serving.subscriber import (
 )
 from app.serving.upsell_reasons import UpsellReasons, simple
 from models.ladder import target_plans
-from models.upsell import Decision, Policy, Subscriber, UpsellModel, decide, yearly_saving
+from models.upsell import (
+    Decision,
+    Facts,
+    Policy,
+    Subscriber,
+    UpsellModel,
+    decide,
+    yearly_saving,
+)
 from models.vocab import Plans
 
 NOT_NOW: dict[WhyNot, str] = {
@@ -161,6 +169,9 @@ class UpsellAnswers:
             "probability": None
             if facts is None or facts.probability is None
             else round(facts.probability, 4),
+            "churn_probability": None
+            if facts is None or facts.churn is None
+            else round(facts.churn, 4),
             "price_difference": difference,
             "yearly_saving": saving,
             "at_risk": cast(list[Risk], list(decision.at_risk)),
@@ -233,18 +244,29 @@ class UpsellAnswers:
         elif decision.kind == "billing":
             found += [words.billing(sub.plan), words.loyalty(sub, facts, live.year_sales)]
         elif decision.kind == "retain":
-            found += [self._risk(r, sub) for r in decision.at_risk]
+            found += [self._risk(r, sub, facts) for r in decision.at_risk]
             target = int(decision.target or 0)
             found.append(words.billing(target) if decision.annual else words.cheaper(sub, target))
         else:
             found.insert(0, self._not_now(decision, live))
             if decision.why_not == "at_risk":
-                found += [self._risk(r, sub) for r in decision.at_risk]
+                found += [self._risk(r, sub, facts) for r in decision.at_risk]
         return [r for r in found if r is not None]
 
-    def _risk(self, risk: str, sub: Subscriber) -> UpsellReason:
+    def _risk(self, risk: str, sub: Subscriber, facts: Facts) -> UpsellReason:
         if risk == "past_due":
             return simple("past_due", "The last payment is past due", status=sub.status)
+        if risk == "churn_risk" and facts.churn is not None:
+            base, days = self.model.churn_base_rate, self.model.horizon_days
+            return simple(
+                "churn_risk",
+                f"Estimated {facts.churn:.0%} chance of cancelling within {days} days, "
+                f"{facts.churn / base:.1f}x the usual {base:.0%}",
+                probability=round(facts.churn, 4),
+                base_rate=round(base, 4),
+                lift=round(facts.churn / base, 2),
+                horizon_days=days,
+            )
         return simple("usage_drop", "Usage fell by a third or more over three months")
 
     def _not_now(self, decision: Decision, live: LiveState) -> UpsellReason:

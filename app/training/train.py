@@ -185,6 +185,13 @@ def describe_upsell(model: UpsellModel, ranked_at: int) -> dict[str, Any]:
         "training_upgrades": model.training_upgrades,
         "coverage": model.coverage,
         "odds_ratios": model.propensity.odds_ratios() if learned else {},
+        "churn": {
+            "source": "model" if model.churn_learned else "rules",
+            "base_rate": None
+            if model.churn_base_rate != model.churn_base_rate
+            else round(model.churn_base_rate, 4),
+            "odds_ratios": model.churn.odds_ratios() if model.churn_learned else {},
+        },
     }
 
 

@@ -30,14 +30,20 @@ NOW = 1_800_000_000
 POLICY = Policy()
 
 
-def model(probability: float | None) -> UpsellModel:
-    """A model whose learned probability is `probability` for everyone; None: rules."""
-    learned = probability is not None
+def constant(probability: float | None) -> Propensity:
+    """A model giving `probability` to everyone."""
     intercept = float(np.log(probability / (1 - probability))) if probability else 0.0
+    return Propensity(list(FEATURES), np.zeros(len(FEATURES)), intercept)
+
+
+def model(probability: float | None, churn: float | None = None) -> UpsellModel:
+    """A model whose learned probability is `probability` for everyone (None: rules),
+    and whose churn risk is `churn` for everyone (None: not learned; base rate 5 %)."""
+    learned = probability is not None
     return UpsellModel(
         ladder=LADDER,
         annual=LADDER.monthly * 10,
-        propensity=Propensity(list(FEATURES), np.zeros(len(FEATURES)), intercept),
+        propensity=constant(probability),
         learned=learned,
         band_rate=np.array([0.02, 0.09, 0.3, 0.55]),
         base_rate=0.1,
@@ -46,6 +52,9 @@ def model(probability: float | None) -> UpsellModel:
         training_rows=1000 if learned else 0,
         training_upgrades=100 if learned else 0,
         coverage={},
+        churn=constant(churn),
+        churn_learned=churn is not None,
+        churn_base_rate=0.05,
     )
 
 
@@ -194,6 +203,20 @@ def test_falling_usage_on_the_lowest_plan_is_retained_with_annual_billing(
     decision = decide(model(probability), sub, NOW, POLICY)
     assert decision.kind == "retain" and decision.annual and decision.target == LITE
     assert decision.at_risk == ("usage_drop",)
+
+
+def test_a_learned_churn_risk_well_above_the_usual_is_retained_not_upsold() -> None:
+    """Usage at 95 % and an upgrade likely, but a 40 % chance of cancelling (8x the 5 %
+    base rate): the answer keeps the customer; at 12 % (2.4x) it is the upgrade."""
+    sub = subscriber(plan=PRO, seats=24, storage=30)
+    risky = decide(model(0.6, churn=0.4), sub, NOW, POLICY)
+    assert risky.kind == "retain" and risky.annual and risky.target == PRO  # nothing cheaper
+    assert risky.at_risk == ("churn_risk",) and risky.facts and risky.facts.churn == 0.4
+    quiet = decide(model(0.6, churn=0.4), subscriber(plan=PRO, seats=2, storage=30), NOW, POLICY)
+    assert quiet.kind == "retain" and quiet.target == STANDARD  # a cheaper plan that fits
+    assert decide(model(0.6, churn=0.12), sub, NOW, POLICY).kind == "upgrade"
+    floor = Policy(churn_lift=1.0, churn_floor=0.5)
+    assert decide(model(0.6, churn=0.4), sub, NOW, floor).kind == "upgrade"
 
 
 @BOTH

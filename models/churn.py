@@ -1,0 +1,117 @@
+"""Who cancels: the probability that a subscription ends within the horizon.
+
+Why learned, and from the upgrade model's snapshots: "at risk" from a payment past due
+or a usage drop alone missed every churner of a data set whose customers leave as
+their engagement fades. The same point-in-time features (engagement, complaints,
+payment trouble, usage trend, tenure, billing, the renewal window) are labelled with
+whether the subscription ended within `horizon_days`, and a logistic regression
+learns the odds; its probability drives the upsell route's `retain` answers.
+"""
+
+from typing import Any
+
+import numpy as np
+
+from models.ladder import Ladder
+from models.propensity import Propensity, calibration, fit_propensity, precision_at_k, roc_auc
+from models.upgrade_eval import brier, check_horizon, fit_boosted, monthly_snapshots
+from models.upgrades import DAY, FEATURES, SaasHistory, Snapshot, snapshot
+
+MIN_CHURNERS = 30  # cancellations, and subscribers who stayed, needed to learn from
+
+
+def churned_after(history: SaasHistory, snap: Snapshot, horizon_days: int) -> np.ndarray:
+    """Whether each subscription of `snap` ended within `horizon_days` after its moment."""
+    ended = history.sub_ended[snap.subscription]
+    result: np.ndarray = (ended > snap.at) & (ended <= snap.at + horizon_days * DAY)
+    return result
+
+
+def churn_rows(
+    history: SaasHistory, ladder: Ladder, until: int, horizon_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(features, churned) stacked over the monthly snapshots whose horizon ended by
+    `until`: every live paid subscriber, the top tier included."""
+    first = int(history.sub_started.min()) if len(history.sub_started) else until
+    parts = [
+        (snap.features, churned_after(history, snap, horizon_days))
+        for snap in monthly_snapshots(history, ladder, until, horizon_days, first)
+    ]
+    if not parts:
+        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=bool)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def fit_churn(
+    history: SaasHistory, ladder: Ladder, until: int, horizon_days: int = 90
+) -> tuple[Propensity, bool, float]:
+    """(the churn model, whether there was enough history to learn it, the base rate).
+
+    With fewer than MIN_CHURNERS cancellations (or stayers) the model is all zeros and
+    `learned` is False: the upsell rules alone say who is at risk.
+    """
+    features, churned = churn_rows(history, ladder, until, horizon_days)
+    base = float(churned.mean()) if len(churned) else float("nan")
+    if not MIN_CHURNERS <= int(churned.sum()) <= len(churned) - MIN_CHURNERS:
+        return Propensity(list(FEATURES), np.zeros(len(FEATURES)), 0.0), False, base
+    return fit_propensity(features, churned, FEATURES), True, base
+
+
+def at_risk(probability: np.ndarray, base_rate: float, lift: float, floor: float) -> np.ndarray:
+    """Where the churn probability is at least `lift` times the base rate, and `floor`."""
+    result: np.ndarray = probability >= max(floor, lift * base_rate)
+    return result
+
+
+def evaluate_churn(
+    history: SaasHistory,
+    ladder: Ladder,
+    cutoff: int,
+    horizon_days: int = 90,
+    k: int = 100,
+    risk: tuple[float, float] = (3.0, 0.1),
+) -> tuple[dict[str, dict[str, float]], dict[str, Any], list[tuple[float, float, int]]]:
+    """(ROC AUC, precision@k and Brier per scorer; sizes and the at-risk share; the
+    learned model's reliability by decile) for cancellations within the horizon after
+    `cutoff`, every live paid subscriber then counted.
+
+    `risk` is (lift, floor) of `at_risk`, as the upsell policy flags subscribers.
+    """
+    check_horizon(history, cutoff, horizon_days)
+    model, _, base = fit_churn(history, ladder, cutoff, horizon_days)
+    features, churned_rows = churn_rows(history, ladder, cutoff, horizon_days)
+    boosted = fit_boosted(features, churned_rows)
+    test = snapshot(history, ladder, cutoff)
+    churned = churned_after(history, test, horizon_days)
+    learned = model.probability(test.features)
+    column = FEATURES.index
+    drop = -test.features[:, column("usage growth over 90 days (log)")]
+    probabilities = {
+        "learned churn risk": learned,
+        "gradient boosting, calibrated": boosted.predict_proba(test.features)[:, 1],
+    }
+    others = {
+        "usage-drop rule": drop,
+        "open complaint": test.features[:, column("open complaint")],
+        "newest first (tenure)": -test.tenure_days,
+        "random": np.random.default_rng(0).random(len(churned)),
+    }
+    results = {
+        name: {
+            "ROC AUC": roc_auc(scores, churned),
+            f"precision@{k}": precision_at_k(scores, churned, k),
+            "Brier": brier(scores, churned) if name in probabilities else float("nan"),
+        }
+        for name, scores in {**probabilities, **others}.items()
+    }
+    flagged = at_risk(learned, base, *risk)
+    sizes = {
+        "subscribers": len(churned),
+        "churners": int(churned.sum()),
+        "base rate": round(float(churned.mean()), 4) if len(churned) else float("nan"),
+        "flagged at risk": int(flagged.sum()),
+        "churn rate among flagged": round(float(churned[flagged].mean()), 4)
+        if flagged.any()
+        else float("nan"),
+    }
+    return results, sizes, calibration(learned, churned)
