@@ -18,7 +18,8 @@ from models.upgrade_eval import can_upgrade, fit_upgrades, subset, training_rows
 from models.upgrades import FEATURES, KNOTS, profile, snapshot, upgrades_after
 
 CUTOFF = 1_790_000_000 // DAY * DAY
-PLAIN = len(FEATURES) - 2 * len(KNOTS)  # the features before the curve was added
+CURVE = {f"{kind} / limit past {k:.0%}" for kind in ("usage", "projected usage") for k in KNOTS}
+PLAIN = [i for i, name in enumerate(FEATURES) if name not in CURVE]  # all but the curve
 
 
 def main() -> None:
@@ -40,8 +41,9 @@ def main() -> None:
         upgraded, _ = upgrades_after(history, ladder, test, 90)
         rows = training_rows(history, ladder, cut, 90, int(history.sub_started.min()))
         cells = [_score(test.features[:, 0], upgraded, k)]
-        for columns in (slice(0, PLAIN), slice(None)):
-            model = fit_propensity(rows.features[:, columns], rows.upgraded, FEATURES[columns])
+        for columns in (PLAIN, slice(None)):
+            names = np.array(FEATURES)[columns].tolist()
+            model = fit_propensity(rows.features[:, columns], rows.upgraded, names)
             cells.append(_score(model.probability(test.features[:, columns]), upgraded, k))
         print(f"| {days} | {len(upgraded):,} | " + " | ".join(cells) + " |")
     drivers(fit_upgrades(history, ladder, CUTOFF))

@@ -14,43 +14,20 @@ import numpy as np
 
 from models.ladder import Ladder
 from models.propensity import Propensity, calibration, fit_propensity, precision_at_k, roc_auc
-from models.upgrade_eval import brier, check_horizon, fit_boosted, monthly_snapshots
-from models.upgrades import DAY, FEATURES, SaasHistory, Snapshot, snapshot
+from models.upgrade_eval import Split, brier, check_horizon, fit_boosted, training_rows
+from models.upgrades import FEATURES, SaasHistory, churned_after, snapshot
 
 MIN_CHURNERS = 30  # cancellations, and subscribers who stayed, needed to learn from
 
 
-def churned_after(history: SaasHistory, snap: Snapshot, horizon_days: int) -> np.ndarray:
-    """Whether each subscription of `snap` ended within `horizon_days` after its moment."""
-    ended = history.sub_ended[snap.subscription]
-    result: np.ndarray = (ended > snap.at) & (ended <= snap.at + horizon_days * DAY)
-    return result
-
-
-def churn_rows(
-    history: SaasHistory, ladder: Ladder, until: int, horizon_days: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(features, churned) stacked over the monthly snapshots whose horizon ended by
-    `until`: every live paid subscriber, the top tier included."""
-    first = int(history.sub_started.min()) if len(history.sub_started) else until
-    parts = [
-        (snap.features, churned_after(history, snap, horizon_days))
-        for snap in monthly_snapshots(history, ladder, until, horizon_days, first)
-    ]
-    if not parts:
-        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=bool)
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-def fit_churn(
-    history: SaasHistory, ladder: Ladder, until: int, horizon_days: int = 90
-) -> tuple[Propensity, bool, float]:
-    """(the churn model, whether there was enough history to learn it, the base rate).
+def fit_churn(rows: Split) -> tuple[Propensity, bool, float]:
+    """(the churn model, whether there was enough history to learn it, the base rate),
+    from the training rows of every live paid subscriber (`Split.every`).
 
     With fewer than MIN_CHURNERS cancellations (or stayers) the model is all zeros and
     `learned` is False: the upsell rules alone say who is at risk.
     """
-    features, churned = churn_rows(history, ladder, until, horizon_days)
+    features, churned = rows.every, rows.churned
     base = float(churned.mean()) if len(churned) else float("nan")
     if not MIN_CHURNERS <= int(churned.sum()) <= len(churned) - MIN_CHURNERS:
         return Propensity(list(FEATURES), np.zeros(len(FEATURES)), 0.0), False, base
@@ -78,9 +55,10 @@ def evaluate_churn(
     `risk` is (lift, floor) of `at_risk`, as the upsell policy flags subscribers.
     """
     check_horizon(history, cutoff, horizon_days)
-    model, _, base = fit_churn(history, ladder, cutoff, horizon_days)
-    features, churned_rows = churn_rows(history, ladder, cutoff, horizon_days)
-    boosted = fit_boosted(features, churned_rows)
+    first = int(history.sub_started.min())
+    rows = training_rows(history, ladder, cutoff, horizon_days, first)
+    model, _, base = fit_churn(rows)
+    boosted = fit_boosted(rows.every, rows.churned)
     test = snapshot(history, ladder, cutoff)
     churned = churned_after(history, test, horizon_days)
     learned = model.probability(test.features)

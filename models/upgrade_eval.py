@@ -22,6 +22,7 @@ from models.upgrades import (
     TREND_DAYS,
     SaasHistory,
     Snapshot,
+    churned_after,
     known_until,
     plan_at,
     snapshot,
@@ -34,12 +35,15 @@ TRIAL_DAYS = 14  # snapshots count subscribers past their trial
 
 @dataclass(frozen=True)
 class Split:
-    """Training rows stacked over monthly snapshots, and the test snapshot's labels."""
+    """Training rows stacked over monthly snapshots: the subscribers who could upgrade,
+    for the upgrade models, and every live paid subscriber, for the churn model."""
 
     features: np.ndarray
     upgraded: np.ndarray
     subscription: np.ndarray  # int64: the subscription of each row
     raw: np.ndarray  # the same rows' raw columns (RAW), for the plain baseline
+    every: np.ndarray  # features of every live paid subscriber, the top tier included
+    churned: np.ndarray  # bool per row of `every`: the subscription ended in the horizon
 
 
 def training_rows(
@@ -51,14 +55,13 @@ def training_rows(
         upgraded, _ = upgrades_after(history, ladder, snap, horizon_days)
         room = can_upgrade(ladder, snap.plan)
         raw = raw_columns(snap, ladder)
-        parts.append((snap.features[room], upgraded[room], snap.subscription[room], raw[room]))
+        churned = churned_after(history, snap, horizon_days)
+        upgrade = (snap.features[room], upgraded[room], snap.subscription[room], raw[room])
+        parts.append((*upgrade, snap.features, churned))
     if not parts:
-        none = np.zeros(0, np.int64)
-        return Split(np.zeros((0, len(FEATURES))), none.astype(bool), none, np.zeros((0, len(RAW))))
-    features, upgraded, subscription, raw = (
-        np.concatenate([p[i] for p in parts]) for i in range(4)
-    )
-    return Split(features, upgraded, subscription, raw)
+        none, table = np.zeros(0, np.int64), np.zeros((0, len(FEATURES)))
+        return Split(table, none.astype(bool), none, np.zeros((0, len(RAW))), table, none > 0)
+    return Split(*(np.concatenate([p[i] for p in parts]) for i in range(6)))
 
 
 def monthly_snapshots(

@@ -443,6 +443,13 @@ def upgrades_after(
     return upgraded, np.where(upgraded, to, -1)
 
 
+def churned_after(history: SaasHistory, snap: Snapshot, horizon_days: int) -> np.ndarray:
+    """Whether each subscription of `snap` ended within `horizon_days` after its moment."""
+    ended = history.sub_ended[snap.subscription]
+    result: np.ndarray = (ended > snap.at) & (ended <= snap.at + horizon_days * DAY)
+    return result
+
+
 def _key(customer: np.ndarray, at: np.ndarray) -> np.ndarray:
     """One sortable int64 per (customer, seconds) pair; seconds stay below 2**36."""
     result: np.ndarray = customer.astype(np.int64) * (1 << 36) + np.minimum(at, (1 << 36) - 1)

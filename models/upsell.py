@@ -314,7 +314,7 @@ def fit_upsell(
     counts = np.bincount(band.astype(np.int64), minlength=len(BANDS) + 1)
     ups = np.bincount(band.astype(np.int64), upgraded, minlength=len(BANDS) + 1)
     learned = MIN_EXAMPLES <= int(upgraded.sum()) <= len(upgraded) - MIN_EXAMPLES
-    churn, churn_learned, churn_base = fit_churn(history, ladder, until, horizon_days)
+    churn, churn_learned, churn_base = fit_churn(rows)
     if learned:
         propensity = fit_propensity(rows.features, upgraded, FEATURES)
     else:
