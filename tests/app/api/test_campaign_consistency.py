@@ -1,6 +1,7 @@
 """One decision everywhere: an upgrade campaign list holds exactly the customers
 `/upsell` answers `upgrade` to that plan at the same moment, ranked by the expected
-value of those answers, and leaves out only whom a guardrail holds back."""
+value of those answers, and leaves out only whom a guardrail holds back; on both
+generated data sets."""
 
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from app.cli import IMPORT_ORDER
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.demo.generate import generate
+from app.demo.teamwork import TABLES, generate_teamwork
 from app.ingest.importer import run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
@@ -28,15 +30,22 @@ END = date(2026, 11, 1)  # the generated history ends here
 NOT_HELD = ("no_upgrade", "open_complaint")  # not upgrade answers: `/upsell` gates complaints
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, SaasData]]:
-    """3,000 generated customers, trained on all of it; the SaaS data as training read it."""
+GENERATORS = {"demo": (generate, IMPORT_ORDER), "teamwork": (generate_teamwork, TABLES)}
+
+
+@pytest.fixture(scope="module", params=list(GENERATORS))
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, SaasData]]:
+    """3,000 generated customers of each data set, trained on all of it; the SaaS data as
+    training read it."""
+    make, tables = GENERATORS[request.param]
     directory = tmp_path_factory.mktemp("consistency")
-    url = f"sqlite:///{directory / 'demo.db'}"
+    url = f"sqlite:///{directory / 'data.db'}"
     upgrade(url)
-    files = generate(directory / "data", customers=3000, seed=11, as_of=END)
+    files = make(directory / "data", customers=3000, seed=11, as_of=END)
     engine = make_engine(url)
-    for table in IMPORT_ORDER:
+    for table in tables:
         run_import(engine, TARGETS[table], CsvSource(files[table]))
     train(engine, directory / "models")
     data = load_saas(engine)
