@@ -118,11 +118,11 @@ def decide(model: UpsellModel, sub: Subscriber | None, now: int, policy: Policy)
     if sub is None:
         return Decision("not_now", why_not="no_plan")
     facts = _facts(model, sub, now, policy)
-    if sub.open_complaint:
-        return Decision("not_now", facts, "open_complaint")
+    risks = _risks(model, sub, facts, policy)
+    if sub.open_complaint:  # no offer of any kind, but a CRM sees the risk
+        return Decision("not_now", facts, "open_complaint", at_risk=risks)
     if sub.status == "trial" and facts.tenure_days < policy.trial_grace_days:
         return Decision("not_now", facts, "trial_started")
-    risks = _risks(model, sub, facts, policy)
     if risks:
         return _retain(model, sub, facts, risks, policy)
     target, why = _target(model, sub, facts, policy)

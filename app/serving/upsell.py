@@ -249,8 +249,7 @@ class UpsellAnswers:
             found.append(words.billing(target) if decision.annual else words.cheaper(sub, target))
         else:
             found.insert(0, self._not_now(decision, live))
-            if decision.why_not == "at_risk":
-                found += [self._risk(r, sub, facts) for r in decision.at_risk]
+            found += [self._risk(r, sub, facts) for r in decision.at_risk]
         return [r for r in found if r is not None]
 
     def _risk(self, risk: str, sub: Subscriber, facts: Facts) -> UpsellReason:

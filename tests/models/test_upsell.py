@@ -215,6 +215,9 @@ def test_a_learned_churn_risk_well_above_the_usual_is_retained_not_upsold() -> N
     quiet = decide(model(0.6, churn=0.4), subscriber(plan=PRO, seats=2, storage=30), NOW, POLICY)
     assert quiet.kind == "retain" and quiet.target == STANDARD  # a cheaper plan that fits
     assert decide(model(0.6, churn=0.12), sub, NOW, POLICY).kind == "upgrade"
+    complaining = subscriber(plan=PRO, seats=24, storage=30, complaint=True)
+    held = decide(model(0.6, churn=0.4), complaining, NOW, POLICY)  # no offer, risk shown
+    assert (held.kind, held.why_not, held.at_risk) == ("not_now", "open_complaint", ("churn_risk",))
     floor = Policy(churn_lift=1.0, churn_floor=0.5)
     assert decide(model(0.6, churn=0.4), sub, NOW, floor).kind == "upgrade"
 
