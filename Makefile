@@ -38,6 +38,7 @@ bench-serving: install
 bench-upsell: install
 	$(BIN)/python bench/upsell.py
 	$(BIN)/python bench/upsell_features.py
+	$(BIN)/python bench/upsell_quality.py
 
 bench-servers: install
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'

@@ -109,7 +109,8 @@ def upgrades(data: Any, test: Any, answers: list[dict[str, Any]], k: int) -> Non
         [a["decision"] == "upgrade" for a, r in zip(answers, room, strict=True) if r]
     )
     print(
-        f"subscribers who can upgrade: {sizes['subscribers']:,}, upgraders: {sizes['upgraders']:,}"
+        f"subscribers who can upgrade: {sizes['subscribers']:,}, "
+        f"upgraders: {sizes['upgraders']:,}\n"
     )
     print(f"| scorer | ROC AUC | precision@{k} | Brier |")
     print("|---|---:|---:|---:|")
@@ -141,7 +142,7 @@ def churn(data: Any, test: Any, answers: list[dict[str, Any]], k: int) -> None:
         return
     route = np.array(given, float)
     results, sizes, _ = evaluate_churn(data.history, data.ladder, CUTOFF, 90, k)
-    print(f"live paid subscribers: {sizes['subscribers']:,}, churners: {sizes['churners']:,}")
+    print(f"live paid subscribers: {sizes['subscribers']:,}, churners: {sizes['churners']:,}\n")
     print(f"| scorer | ROC AUC | precision@{k} | Brier |")
     print("|---|---:|---:|---:|")
     row(
@@ -169,7 +170,9 @@ def churn(data: Any, test: Any, answers: list[dict[str, Any]], k: int) -> None:
 
 
 def row(name: str, auc: float, precision: float, score: float) -> None:
-    print(f"| {name} | {auc:.4f} | {precision:.4f} | {score:.4f} |")
+    """One table row; a Brier score of a score that is no probability is a dash."""
+    brier_cell = "—" if score != score else f"{score:.4f}"
+    print(f"| {name} | {auc:.4f} | {precision:.4f} | {brier_cell} |")
 
 
 if __name__ == "__main__":

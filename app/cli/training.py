@@ -211,4 +211,5 @@ def _table(results: dict[str, dict[str, float]]) -> None:
     typer.echo("| scorer | " + " | ".join(metrics) + " |")
     typer.echo("|---|" + "---:|" * len(metrics))
     for name, values in results.items():
-        typer.echo(f"| {name} | " + " | ".join(f"{values[m]:.4f}" for m in metrics) + " |")
+        cells = ("—" if values[m] != values[m] else f"{values[m]:.4f}" for m in metrics)
+        typer.echo(f"| {name} | " + " | ".join(cells) + " |")
