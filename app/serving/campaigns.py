@@ -18,7 +18,7 @@ waits for the next model.
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
@@ -42,7 +42,7 @@ from models.offers import best_channel, channel_history
 
 BATCH = 500  # prospects whose guardrail facts are read at once
 About = tuple[str | None, str | None]  # the plan or the item a list is about
-Decide = Callable[[list["Prospect"], dict[str, Facts]], list["Prospect | str"]]
+Decide = Callable[[list["Prospect"], dict[str, Facts]], Iterator["Prospect | str"]]
 
 
 @dataclass(frozen=True)
@@ -226,20 +226,20 @@ class CampaignLists:
         past: bool,
         batch: list[Prospect],
         facts: dict[str, Facts],
-    ) -> list[Prospect | str]:
+    ) -> Iterator[Prospect | str]:
         """Each prospect as `/upsell` answers it at `now`: the upgrade it is answered,
         with that answer's probability and value, or why it is left out: "erased",
         "open_complaint" (the route's own gate), or "no_upgrade" when the answer is not
-        an upgrade to the list's plan."""
+        an upgrade to the list's plan. Read as the list walks on: a list of 10 reads
+        about 10 customers, not the whole batch."""
         upsell, plans = self.upsell, self.upsell.plans
         monthly, learned = upsell.model.ladder.monthly, upsell.model.learned
         reads = reads_for(engine)
-        result: list[Prospect | str] = []
         with driver_cursor(engine) as cursor:
             for prospect in batch:
                 known = facts.get(prospect.customer_id)
                 if known is None:
-                    result.append("erased")
+                    yield "erased"
                     continue
                 live = upsell.read(cursor, reads, known.pk, now, past)
                 decision = upsell.decision(live, now)
@@ -247,7 +247,7 @@ class CampaignLists:
                 wanted = plan_id is None or (target is not None and plans.ids[target] == plan_id)
                 if decision.kind != "upgrade" or not wanted or not isinstance(live, LiveState):
                     complaint = decision.why_not == "open_complaint"  # the guardrail's name
-                    result.append("open_complaint" if complaint else "no_upgrade")
+                    yield "open_complaint" if complaint else "no_upgrade"
                     continue
                 assert decision.facts is not None and target is not None
                 probability = decision.facts.probability
@@ -258,8 +258,7 @@ class CampaignLists:
                 value = MONTHS * float(monthly[target] - monthly[plan])
                 name = plans.names[target] or plans.ids[target]
                 reason = _upgrade_reason(probability, name, learned)
-                result.append(Prospect(prospect.customer_id, offer, probability, value, reason))
-        return result
+                yield Prospect(prospect.customer_id, offer, probability, value, reason)
 
     def _check(
         self, kind: str, prospect: Prospect, facts: Facts | None, now: int
