@@ -57,7 +57,13 @@ def evaluate_churn(
     check_horizon(history, cutoff, horizon_days)
     first = int(history.sub_started.min())
     rows = training_rows(history, ladder, cutoff, horizon_days, first)
-    model, _, base = fit_churn(rows)
+    model, fitted, base = fit_churn(rows)
+    if not fitted:
+        raise ValueError(
+            f"{int(rows.churned.sum())} cancellations among {len(rows.churned):,} training "
+            f"rows before the cutoff: at least {MIN_CHURNERS} (and as many who stayed) are "
+            "needed to learn a churn risk; choose a later cutoff"
+        )
     boosted = fit_boosted(rows.every, rows.churned)
     test = snapshot(history, ladder, cutoff)
     churned = churned_after(history, test, horizon_days)

@@ -37,6 +37,8 @@ DAY = 86_400
 NEVER = np.iinfo(np.int64).max
 BANDS = (0.6, 0.8, 0.95)  # usage-ratio band edges: below 60 %, 60-80, 80-95, 95 and up
 TREND_DAYS = 90  # usage now against usage this long ago
+READING_DAYS = TREND_DAYS + 120  # a reading older than this at the moment is not read
+# (the serving path reads this far back: training must not know more than it does)
 RENEWAL_DAYS = 90  # an annual renewal within the horizon is a natural moment to upgrade
 TENURE_DAYS = 365
 KNOTS = (0.3, 0.6, 0.8, 0.95, 1.1)  # where the usage-ratio curve may bend
@@ -372,7 +374,10 @@ def one_state(
     metrics = ladder.limits.shape[1]
     usage, before = [np.nan] * metrics, [np.nan] * metrics
     then = at - TREND_DAYS * DAY
+    floor = at - READING_DAYS * DAY
     for metric, value, measured in sorted(readings, key=lambda r: (r[0], r[2])):
+        if measured <= floor:  # too old to be read (as in `state`)
+            continue
         if measured <= at:  # the newest reading at or before each moment wins
             usage[metric] = value
         if measured <= then:
@@ -478,7 +483,8 @@ def _value_at(
 def _readings(
     h: SaasHistory, customer: np.ndarray, moments: tuple[int, ...], metrics: int
 ) -> list[np.ndarray]:
-    """Per moment, the newest reading of each metric at or before it (NaN without one).
+    """Per moment, the newest reading of each metric at or before it and after
+    READING_DAYS before the first moment (NaN without one).
 
     Readings are sorted by (customer, metric, time), so (customer, metric) is one
     sorted owner and one search finds every metric of every customer at every moment.
@@ -491,7 +497,9 @@ def _readings(
     at = np.repeat(np.asarray(moments, dtype=np.int64), n * metrics)
     key = _key(owner, h.usage_at)
     last = np.searchsorted(key, _key(who, at), "right") - 1
+    floor = moments[0] - READING_DAYS * DAY  # as old as the serving path reads
     found = (last >= 0) & (owner[np.maximum(last, 0)] == who)
+    found &= h.usage_at[np.maximum(last, 0)] > floor
     values = np.where(found, h.usage_value[np.maximum(last, 0)], np.nan)
     return list(values.reshape(len(moments), n, metrics))
 

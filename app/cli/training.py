@@ -132,6 +132,9 @@ def evaluate(
     """Offline evaluation of the engine against baselines on a time split."""
     from datetime import UTC
 
+    if upsell and churn:
+        typer.echo("error: --upsell and --churn are two evaluations: ask for one", err=True)
+        raise typer.Exit(2)
     if upsell or churn:
         scored = _evaluate_churn if churn else _evaluate_upsell
         scored(cutoff.replace(tzinfo=UTC), k or 100, horizon_days, as_json)
@@ -187,13 +190,21 @@ def _print_saas(
     if as_json:
         payload = {"cutoff": cutoff.date().isoformat(), "horizon_days": horizon_days, "k": k}
         rows = [dict(zip(("predicted", "observed", "rows"), r, strict=True)) for r in reliability]
-        typer.echo(
-            json.dumps({**payload, **sizes, "results": results, "reliability": rows}, indent=2)
-        )
+        report = {**payload, **sizes, "results": results, "reliability": rows}
+        typer.echo(json.dumps(_no_nan(report), indent=2, allow_nan=False))
         return
     typer.echo(", ".join(f"{name}: {value:,}" for name, value in sizes.items()))
     _table(results)
     _reliability(reliability)
+
+
+def _no_nan(value: Any) -> Any:
+    """NaN (a metric that does not apply) as null: strict JSON parsers reject NaN."""
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
 
 
 def _reliability(rows: list[tuple[float, float, int]]) -> None:

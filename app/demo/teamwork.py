@@ -128,9 +128,9 @@ class _Teams:
             self.engaged_before = self.engaged.copy()
         self.engaged = np.where(paid, 0.97 * self.engaged + rng.normal(0, 0.22, n), self.engaged)
         self._read(paid, at)
-        self._tickets(paid, at)
         self._upgrade(paid, at)
-        self._churn(paid, at)
+        self._churn(paid, at)  # from tickets opened before this week: a cause precedes it
+        self._tickets(paid, at)
 
     def seats(self) -> NDArray[np.float64]:
         """Seats in use: the team, up to the plan's wall."""
@@ -267,11 +267,9 @@ def _subscriptions(sim: _Teams, ids: NDArray[Any], end: int) -> dict[str, list[s
     past_due = ~ended & ~trial & (sim.trouble_until > end)
     status = np.select([ended, trial, past_due], ["cancelled", "trial", "past_due"], "active")
     year = 365 * DAY
-    renews = np.where(
-        sim.annual,
-        sim.term + year * ((end - sim.term) // year + 1),
-        end + (end - sim.started) % (30 * DAY),
-    )
+    month = 30 * DAY
+    next_month = end + month - (end - sim.started) % month
+    renews = np.where(sim.annual, sim.term + year * ((end - sim.term) // year + 1), next_month)
     renews = np.where(trial, sim.started + TRIAL_DAYS * DAY, np.where(ended, -1, renews))
     return {
         "subscription_id": [f"TS{n:06d}" for n in range(1, sim.n + 1)],

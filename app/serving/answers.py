@@ -250,8 +250,8 @@ class UpsellAnswer(TypedDict):
         float | None,
         Field(
             description="Learned probability of cancelling within 90 days (null without "
-            "enough cancellations to learn from); at_risk has churn_risk when it is at least "
-            "3x the usual and 10 %."
+            "enough cancellations to learn from); at_risk has churn_risk when it is well "
+            "above the usual (NEXTBEST_UPSELL_CHURN_LIFT and _FLOOR)."
         ),
     ]
     price_difference: Annotated[

@@ -12,8 +12,8 @@ answer from, and only a customer answered `upgrade` (to the list's plan) stays, 
 that answer's probability and plan; the list is then ordered by that expected value.
 Training's prospects are a superset of the customers the decision can answer
 `upgrade` at the moment of training (they pass the same target and usage gates), so
-at that moment the list holds exactly them; later, a subscriber who started since
-waits for the next model.
+at that moment the list holds exactly them. At another moment the pool and the walk's
+order are still training's (docs/offers.md says what that leaves out).
 """
 
 import time
@@ -251,8 +251,8 @@ class CampaignLists:
                     continue
                 assert decision.facts is not None and target is not None
                 probability = decision.facts.probability
-                if probability is None:  # rules: the usage ratio ranks, as in training
-                    probability = prospect.probability
+                if probability is None:  # rules: today's usage ratio ranks, as in training
+                    probability = min(max(decision.facts.ratio, 0.0), 1.0)
                 plan = live.subscriber.plan
                 offer = f"upgrade:{plans.ids[target]}"
                 value = MONTHS * float(monthly[target] - monthly[plan])

@@ -29,7 +29,7 @@ from models.upgrades import (
     DAY,
     MONTHLY,
     NEVER,
-    TREND_DAYS,
+    READING_DAYS,
     TROUBLE_DAYS,
     TROUBLE_KINDS,
     UNCHANGED,
@@ -43,7 +43,7 @@ from models.upsell import Subscriber
 from models.vocab import Plans, index_of
 
 log = logging.getLogger("nextbest")
-USAGE_DAYS = TREND_DAYS + 120  # readings this old still give "usage 90 days ago"
+USAGE_DAYS = READING_DAYS  # readings this old still give "usage 90 days ago"
 YEAR = 365 * DAY
 TRIAL = 14  # days: a subscription this young was in its trial (as training takes it)
 

@@ -50,7 +50,7 @@ def load_saas(engine: Engine, loyal_as_of: int | None = None, as_of: int | None 
     (`models.upgrades.known_at`): what was recorded later does not exist."""
     loyal_as_of = as_of if loyal_as_of is None else loyal_as_of
     with engine.connect() as conn:
-        plans, ladder = _ladder(conn)
+        plans, ladder = _ladder(conn, as_of)
         if not len(plans.db_ids):  # a shop without a plan ladder: nothing else to read
             return _without_plans(plans, ladder)
         plan_db = plans.db_ids
@@ -154,7 +154,9 @@ def _without_plans(plans: Plans, ladder: Ladder) -> SaasData:
     return SaasData(ladder, SaasHistory(**fields), [], plans, float("inf"), 0)
 
 
-def _ladder(conn: Connection) -> tuple[Plans, Ladder]:
+def _ladder(conn: Connection, as_of: int | None = None) -> tuple[Plans, Ladder]:
+    """The plans and their ladder; the metrics are the plans' limits and every metric
+    read by `as_of` (a metric no plan limits is engagement)."""
     rows = conn.execute(
         text(
             "SELECT id, plan_id, ladder, tier_rank, monthly_price, limits, name, currency, "
@@ -163,7 +165,10 @@ def _ladder(conn: Connection) -> tuple[Plans, Ladder]:
     ).all()
     limits = [json_object(r[5]) for r in rows]
     usage = conn.dialect.identifier_preparer.quote("usage")  # reserved in MySQL
-    measured = {r[0] for r in conn.execute(text(f"SELECT DISTINCT metric FROM {usage}"))}
+    moment = epoch("measured_at", conn.dialect.name)
+    until = "" if as_of is None else f" WHERE {moment} <= {int(as_of)}"
+    found = conn.execute(text(f"SELECT DISTINCT metric FROM {usage}{until}"))
+    measured = {r[0] for r in found}
     # a metric no plan limits (active days, logins) is engagement: a metric all the same
     metrics = sorted({k for limit in limits for k in limit} | measured)
     ladders = sorted({r[2] for r in rows})

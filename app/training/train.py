@@ -158,7 +158,9 @@ def fit_plan_ladder(
     model = fit_upsell(
         data.history, data.ladder, data.plans.annual, data.latest, data.loyal_min_sales
     )
-    snap = snapshot(data.history, data.ladder, data.latest)
+    # every live subscriber, trials too: the route may answer a trial `upgrade` (at its
+    # end), so the campaign pool must hold whoever the decision can upgrade
+    snap = snapshot(data.history, data.ladder, data.latest, trial_days=0)
     propensity = model.propensity if model.learned else None
     prospects = upgrade_prospects(snap, data.ladder, propensity, MAX_PRICE_MULTIPLE)
     position = {c: i for i, c in enumerate(customer_ids)}
@@ -178,7 +180,7 @@ def describe_upsell(model: UpsellModel, ranked_at: int) -> dict[str, Any]:
     learned = model.learned
     return {
         "source": "model" if learned else "rules",
-        "ranked_at": datetime.fromtimestamp(ranked_at, UTC).isoformat(),
+        "ranked_at": datetime.fromtimestamp(ranked_at, UTC).isoformat() if ranked_at else None,
         "plans": len(model.annual),
         "horizon_days": model.horizon_days,
         "training_rows": model.training_rows,

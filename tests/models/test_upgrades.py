@@ -102,7 +102,8 @@ def one_subscriber(draw: st.DrawFn) -> Case:
     ladder = Ladder(
         LADDER.ladder, LADDER.rank, LADDER.monthly, limits, [f"m{m}" for m in range(metrics)]
     )
-    times = st.one_of(st.sampled_from([T, T - 90 * DAY]), st.integers(T - 200 * DAY, T + 5 * DAY))
+    edges = [T, T - 90 * DAY, T - 210 * DAY, T - 210 * DAY + 1]  # the trend, the reading floor
+    times = st.one_of(st.sampled_from(edges), st.integers(T - 400 * DAY, T + 5 * DAY))
     keys = (
         draw(st.sets(st.tuples(st.integers(0, metrics - 1), times), max_size=12))
         if metrics
