@@ -116,7 +116,12 @@ Reliability = list[tuple[float, float, int]]  # (mean predicted, observed, rows)
 
 
 def evaluate_upgrades(
-    history: SaasHistory, ladder: Ladder, cutoff: int, horizon_days: int = 90, k: int = 100
+    history: SaasHistory,
+    ladder: Ladder,
+    cutoff: int,
+    horizon_days: int = 90,
+    k: int = 100,
+    compare: bool = True,
 ) -> tuple[dict[str, dict[str, float]], dict[str, int], Reliability]:
     """(ROC AUC, precision@k, Brier score and tier accuracy among upgraders per scorer;
     sizes; the learned propensity's reliability by decile) at `cutoff`.
@@ -124,7 +129,8 @@ def evaluate_upgrades(
     Beside the rules, two other models are fitted on the same training rows: a plain
     logistic regression on the raw columns, and gradient boosting on the features
     (scikit-learn's HistGradientBoosting, isotonic-calibrated), so the served model is
-    chosen by measurement. The Brier score is NaN for scores that are not probabilities.
+    chosen by measurement (`compare` False leaves them out: they cost most of the time).
+    The Brier score is NaN for scores that are not probabilities.
     A horizon that ends more than a day after the newest record is a ValueError that
     says so (the last day's records may come at any hour of it).
     """
@@ -143,20 +149,19 @@ def evaluate_upgrades(
     ratio = np.nan_to_num(test.usage / ladder.limits[test.plan], nan=0.0).max(axis=1, initial=0)
     rng = np.random.default_rng(0)
     campaign, campaign_target = campaign_scores(test, ladder, model)
-    raw = fit_propensity(rows.raw, rows.upgraded, RAW)
-    boosted = fit_boosted(rows.features, rows.upgraded)
     learned = model.probability(test.features)
-    probabilities = {
-        "learned propensity": (learned, learned_target),
-        "logistic regression on the raw columns": (
+    probabilities = {"learned propensity": (learned, learned_target)}
+    if compare:
+        raw = fit_propensity(rows.raw, rows.upgraded, RAW)
+        boosted = fit_boosted(rows.features, rows.upgraded)
+        probabilities["logistic regression on the raw columns"] = (
             raw.probability(raw_columns(test, ladder)),
             learned_target,
-        ),
-        "gradient boosting, calibrated": (
+        )
+        probabilities["gradient boosting, calibrated"] = (
             boosted.predict_proba(test.features)[:, 1],
             learned_target,
-        ),
-    }
+        )
     others = {
         "campaign list (expected value, complaints out)": (campaign, campaign_target),
         "usage-ratio rule": (ratio, rule_target),

@@ -77,7 +77,9 @@ def offer_events(
     plans = [r["plan_id"] for r in _rows(files["plans"])]
     for _ in range(len(events) * 2):  # offers that came to nothing
         customer = treated[int(rng.integers(len(treated)))]
-        at = start + timedelta(days=float(rng.uniform(0, WINDOW_DAYS)))
+        # a day before the data's end at the latest: the follow-ups (hours later) stay in
+        # the past even when the data ends today and the clock has just passed midnight
+        at = start + timedelta(days=float(rng.uniform(0, WINDOW_DAYS - 1)))
         outcome = ("ignored", "clicked", "dismissed")[int(rng.choice(3, p=[0.75, 0.1, 0.15]))]
         if rng.random() < 0.1:  # an upgrade prompt
             add(customer, f"upgrade:{plans[int(rng.integers(len(plans)))]}", "upgrade", at, outcome)

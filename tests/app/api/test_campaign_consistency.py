@@ -75,10 +75,16 @@ def upgrades_by_route(client: TestClient, data: SaasData, at: str) -> dict[str, 
     return found
 
 
-def test_upgrade_lists_hold_exactly_the_route_s_upgrade_answers(served: Any) -> None:
+@pytest.fixture(scope="module")
+def routed(served: Any) -> tuple[TestClient, str, dict[str, dict[str, Any]]]:
+    """(client, the moment the ranking stands for, the route's upgrade answers then)."""
     client, data = served
     at = get(client, "/v1/campaigns/targets", kind="upgrade", limit=1)["ranked_as_of"]
-    answers = upgrades_by_route(client, data, at)
+    return client, at, upgrades_by_route(client, data, at)
+
+
+def test_upgrade_lists_hold_exactly_the_route_s_upgrade_answers(routed: Any) -> None:
+    client, at, answers = routed
     plans = {a["target"]["plan_id"] for a in answers.values()}
     assert len(answers) >= 50 and len(plans) >= 2
     for plan in sorted(plans):
@@ -100,10 +106,8 @@ def test_upgrade_lists_hold_exactly_the_route_s_upgrade_answers(served: Any) -> 
         assert [r["customer_id"] for r in head["targets"]] == [r["customer_id"] for r in rows[:10]]
 
 
-def test_the_any_plan_list_is_the_route_s_answers_ranked(served: Any) -> None:
-    client, data = served
-    at = get(client, "/v1/campaigns/targets", kind="upgrade", limit=1)["ranked_as_of"]
-    answers = upgrades_by_route(client, data, at)
+def test_the_any_plan_list_is_the_route_s_answers_ranked(routed: Any) -> None:
+    client, at, answers = routed
     listed = get(client, "/v1/campaigns/targets", kind="upgrade", limit=5000, as_of=at)
     for row in listed["targets"]:
         assert row["offer_id"] == f"upgrade:{answers[row['customer_id']]['target']['plan_id']}"
