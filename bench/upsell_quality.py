@@ -40,8 +40,7 @@ from app.settings import Settings
 from app.training.saas import load_saas
 from app.training.train import train
 from models.churn import evaluate_churn
-from models.propensity import precision_at_k, roc_auc
-from models.upgrade_eval import brier, can_upgrade, evaluate_upgrades, subset
+from models.upgrade_eval import can_upgrade, evaluate_upgrades, scored, subset
 from models.upgrades import churned_after, snapshot, upgrades_after
 
 END = date(2026, 11, 1)
@@ -112,21 +111,7 @@ def upgrades(data: Any, test: Any, answers: list[dict[str, Any]], k: int) -> Non
         f"subscribers who can upgrade: {sizes['subscribers']:,}, "
         f"upgraders: {sizes['upgraders']:,}\n"
     )
-    print(f"| scorer | ROC AUC | precision@{k} | Brier |")
-    print("|---|---:|---:|---:|")
-    row(
-        "learned propensity, through the route",
-        roc_auc(route, upgraded),
-        precision_at_k(route, upgraded, k),
-        brier(route, upgraded),
-    )
-    for scorer, values in results.items():
-        row(
-            f"{scorer} (evaluate --upsell)",
-            values["ROC AUC"],
-            values[f"precision@{k}"],
-            values["Brier"],
-        )
+    table("learned propensity", scored(route, upgraded, k, True), results, "--upsell", k)
     rate = upgraded[offered].mean() if offered.any() else float("nan")
     print(
         f"\n`upgrade` answers: {int(offered.sum()):,}, of whom upgraded within 90 days: "
@@ -143,21 +128,7 @@ def churn(data: Any, test: Any, answers: list[dict[str, Any]], k: int) -> None:
     route = np.array(given, float)
     results, sizes, _ = evaluate_churn(data.history, data.ladder, CUTOFF, 90, k)
     print(f"live paid subscribers: {sizes['subscribers']:,}, churners: {sizes['churners']:,}\n")
-    print(f"| scorer | ROC AUC | precision@{k} | Brier |")
-    print("|---|---:|---:|---:|")
-    row(
-        "learned churn risk, through the route",
-        roc_auc(route, churned),
-        precision_at_k(route, churned, k),
-        brier(route, churned),
-    )
-    for scorer, values in results.items():
-        row(
-            f"{scorer} (evaluate --churn)",
-            values["ROC AUC"],
-            values[f"precision@{k}"],
-            values["Brier"],
-        )
+    table("learned churn risk", scored(route, churned, k, True), results, "--churn", k)
     retain = np.array([a["decision"] == "retain" for a in answers])
     risky = np.array(["churn_risk" in a["at_risk"] for a in answers])
     for label, mask in (("`retain` answers", retain), ("answers with churn_risk", risky)):
@@ -169,10 +140,18 @@ def churn(data: Any, test: Any, answers: list[dict[str, Any]], k: int) -> None:
         )
 
 
-def row(name: str, auc: float, precision: float, score: float) -> None:
-    """One table row; a Brier score of a score that is no probability is a dash."""
-    brier_cell = "—" if score != score else f"{score:.4f}"
-    print(f"| {name} | {auc:.4f} | {precision:.4f} | {brier_cell} |")
+def table(
+    name: str, route: dict[str, float], results: dict[str, dict[str, float]], flag: str, k: int
+) -> None:
+    """The route's row, then `evaluate`'s; a Brier score of no probability is a dash."""
+    print(f"| scorer | ROC AUC | precision@{k} | Brier |")
+    print("|---|---:|---:|---:|")
+    rows = {f"{name}, through the route": route}
+    rows.update({f"{scorer} (evaluate {flag})": values for scorer, values in results.items()})
+    for label, values in rows.items():
+        shown = (values["ROC AUC"], values[f"precision@{k}"], values["Brier"])
+        cells = ["—" if v != v else f"{v:.4f}" for v in shown]
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

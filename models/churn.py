@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from models.ladder import Ladder
-from models.propensity import Propensity, calibration, fit_propensity, precision_at_k, roc_auc
-from models.upgrade_eval import Split, brier, check_horizon, fit_boosted, training_rows
+from models.propensity import Propensity, calibration, fit_propensity
+from models.upgrade_eval import Split, check_horizon, fit_boosted, scored, training_rows
 from models.upgrades import FEATURES, SaasHistory, churned_after, snapshot
 
 # cancellations (and rows that stayed) needed to learn from: ten per feature, the usual
@@ -37,10 +37,10 @@ def fit_churn(rows: Split) -> tuple[Propensity, bool, float]:
     return fit_propensity(features, churned, FEATURES), True, base
 
 
-def at_risk(probability: np.ndarray, base_rate: float, lift: float, floor: float) -> np.ndarray:
-    """Where the churn probability is at least `lift` times the base rate, and `floor`."""
-    result: np.ndarray = probability >= max(floor, lift * base_rate)
-    return result
+def risk_threshold(base_rate: float, lift: float, floor: float) -> float:
+    """The churn probability from which a subscriber is at risk: `lift` times the base
+    rate, and at least `floor` (the upsell decision and `evaluate --churn` share it)."""
+    return max(floor, lift * base_rate)
 
 
 def evaluate_churn(
@@ -55,7 +55,7 @@ def evaluate_churn(
     learned model's reliability by decile) for cancellations within the horizon after
     `cutoff`, every live paid subscriber then counted.
 
-    `risk` is (lift, floor) of `at_risk`, as the upsell policy flags subscribers.
+    `risk` is (lift, floor) of `risk_threshold`, as the upsell policy flags subscribers.
     """
     check_horizon(history, cutoff, horizon_days)
     first = int(history.sub_started.min())
@@ -84,14 +84,10 @@ def evaluate_churn(
         "random": np.random.default_rng(0).random(len(churned)),
     }
     results = {
-        name: {
-            "ROC AUC": roc_auc(scores, churned),
-            f"precision@{k}": precision_at_k(scores, churned, k),
-            "Brier": brier(scores, churned) if name in probabilities else float("nan"),
-        }
+        name: scored(scores, churned, k, name in probabilities)
         for name, scores in {**probabilities, **others}.items()
     }
-    flagged = at_risk(learned, base, *risk)
+    flagged = learned >= risk_threshold(base, *risk)
     sizes = {
         "subscribers": len(churned),
         "churners": int(churned.sum()),

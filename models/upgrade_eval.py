@@ -171,9 +171,7 @@ def evaluate_upgrades(
     results = {}
     for name, (scores, target) in {**probabilities, **others}.items():
         results[name] = {
-            "ROC AUC": roc_auc(scores, upgraded),
-            f"precision@{k}": precision_at_k(scores, upgraded, k),
-            "Brier": brier(scores, upgraded) if name in probabilities else float("nan"),
+            **scored(scores, upgraded, k, name in probabilities),
             "tier accuracy": float((target[upgraded] == to[upgraded]).mean())
             if upgraded.any()
             else float("nan"),
@@ -215,6 +213,16 @@ def fit_boosted(features: np.ndarray, upgraded: np.ndarray) -> Any:
 
     boosted = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.08, random_state=0)
     return CalibratedClassifierCV(boosted, method="isotonic", cv=3).fit(features, upgraded)
+
+
+def scored(scores: np.ndarray, positive: np.ndarray, k: int, probability: bool) -> dict[str, float]:
+    """ROC AUC, precision@k and (for a probability; NaN otherwise) the Brier score: the
+    columns every upgrade and churn evaluation table shares."""
+    return {
+        "ROC AUC": roc_auc(scores, positive),
+        f"precision@{k}": precision_at_k(scores, positive, k),
+        "Brier": brier(scores, positive) if probability else float("nan"),
+    }
 
 
 def brier(probability: np.ndarray, positive: np.ndarray) -> float:

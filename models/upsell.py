@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from models.churn import at_risk, fit_churn
+from models.churn import fit_churn, risk_threshold
 from models.ladder import OVER_CAP, TOP_TIER, Ladder, project, target_plans
 from models.propensity import Propensity, fit_propensity
 from models.upgrade_eval import coverage, training_rows
@@ -216,12 +216,8 @@ def _risks(model: UpsellModel, sub: Subscriber, facts: Facts, policy: Policy) ->
         risks.append("past_due")
     if facts.growth <= np.log(1 - policy.drop):
         risks.append("usage_drop")
-    if (
-        facts.churn is not None
-        and at_risk(
-            np.array([facts.churn]), model.churn_base_rate, policy.churn_lift, policy.churn_floor
-        )[0]
-    ):
+    threshold = risk_threshold(model.churn_base_rate, policy.churn_lift, policy.churn_floor)
+    if facts.churn is not None and facts.churn >= threshold:  # a float: no array per request
         risks.append("churn_risk")
     return tuple(risks)
 

@@ -4,7 +4,6 @@ The checks read the written CSV files, as a model would, and compare with the
 mechanisms documented in docs/demo-data.md ("The Teamwork data set").
 """
 
-import csv
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,19 +13,10 @@ import pytest
 
 from app.demo.generate import MODELS
 from app.demo.teamwork import TABLES, generate_teamwork
+from tests.app.demo.test_generate import Table, read, ts
 
 AS_OF = date(2026, 11, 1)
 END = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
-Table = list[dict[str, str]]
-
-
-def read(path: Path) -> Table:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def ts(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 @pytest.fixture(scope="module")
