@@ -100,14 +100,11 @@ class Reads:
             f"SELECT metric, value, {e('measured_at')} FROM {usage} "
             f"WHERE customer_id = {mark} AND measured_at > {mark}"
         )
-        self.complaints = (
-            f"SELECT {e('opened_at')} FROM ticket WHERE customer_id = {mark} "
-            f"AND kind = 'complaint' AND (closed_at IS NULL OR closed_at > {mark})"
-        )
         kinds = ", ".join(f"'{k}'" for k in TROUBLE_KINDS)
-        self.trouble = (
-            f"SELECT COUNT(*) FROM ticket WHERE customer_id = {mark} AND kind IN ({kinds}) "
-            f"AND opened_at > {mark} AND opened_at <= {mark}"
+        self.tickets = (  # open complaints, and billing tickets that may be payment trouble
+            f"SELECT kind, {e('opened_at')} FROM ticket WHERE customer_id = {mark} AND "
+            f"((kind = 'complaint' AND (closed_at IS NULL OR closed_at > {mark})) "
+            f"OR (kind IN ({kinds}) AND opened_at > {mark}))"
         )
         self.sales = (
             f"SELECT SUM(quantity * unit_price) FROM purchase WHERE customer_id = {mark} "
@@ -216,10 +213,8 @@ def read_state(
     if index < 0:
         return "unknown_plan"
     readings = _usage(cursor, reads, customer, ladder, now)
-    opened = open_complaints(cursor, reads, customer, now)
+    opened, trouble = tickets(cursor, reads, customer, now)
     since, until = reads.moment(now - YEAR), reads.moment(now)
-    recent = reads.moment(now - TROUBLE_DAYS * DAY)
-    trouble = bool(_rows(cursor, reads.trouble, customer, recent, until)[0][0])
     sales = float(_rows(cursor, reads.sales, customer, since, until)[0][0] or 0.0)
     loyal = sales >= loyal_min_sales
     usage, before, features = one_state(
@@ -295,8 +290,17 @@ def _one_history(
 
 def open_complaints(cursor: Cursor, reads: Reads, customer: int, now: int) -> list[int]:
     """Opening times of the customer's complaints that are open now."""
-    complaints = _rows(cursor, reads.complaints, customer, reads.moment(now))
-    return [int(r[0]) for r in complaints if r[0] <= now]
+    return tickets(cursor, reads, customer, now)[0]
+
+
+def tickets(cursor: Cursor, reads: Reads, customer: int, now: int) -> tuple[list[int], bool]:
+    """(opening times of the complaints open at `now`, whether a billing ticket opened in
+    the TROUBLE_DAYS up to it: payment trouble), in one read."""
+    recent = reads.moment(now - TROUBLE_DAYS * DAY)
+    rows = _rows(cursor, reads.tickets, customer, reads.moment(now), recent)
+    opened = [int(at) for kind, at in rows if kind == "complaint" and at <= now]
+    trouble = any(kind != "complaint" and at <= now for kind, at in rows)
+    return opened, trouble
 
 
 def _usage(

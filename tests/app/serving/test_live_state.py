@@ -10,12 +10,13 @@ from sqlalchemy import Engine, text
 from app.cli import IMPORT_ORDER
 from app.db.engine import make_engine
 from app.demo.generate import generate
+from app.demo.teamwork import TABLES, generate_teamwork
 from app.ingest.importer import run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
 from app.serving.subscriber import Cursor, LiveState, driver_cursor, read_state, reads_for
 from app.training.saas import SaasData, load_saas
-from models.upgrades import snapshot, state
+from models.upgrades import FEATURES, snapshot, state
 
 
 def read(
@@ -37,12 +38,32 @@ def test_the_live_state_of_every_subscriber_is_trainings_state_of_them(
     engine = make_engine(database_url)
     for table in IMPORT_ORDER:
         run_import(engine, TARGETS[table], CsvSource(files[table]))
+    compare_every_live_subscriber(engine)
+
+
+def test_engagement_and_payment_trouble_are_read_live_as_training_reads_them(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The same on Teamwork data: a metric no plan limits (engagement), accounts without
+    readings, and billing tickets (payment trouble) read per request as training does."""
+    files = generate_teamwork(tmp_path / "data", 1500, seed=2)
+    engine = make_engine(database_url)
+    for table in TABLES:
+        run_import(engine, TARGETS[table], CsvSource(files[table]))
+    features = compare_every_live_subscriber(engine)
+    trouble = features[:, FEATURES.index("payment trouble in the last 30 days")]
+    unread = features[:, FEATURES.index("no engagement reading")]
+    assert trouble.sum() >= 3 and 0 < unread.mean() < 0.5
+
+
+def compare_every_live_subscriber(engine: Engine) -> np.ndarray:
+    """Holds each live subscriber's per-request state equal to training's; their features."""
     now = int(time.time())
     data = load_saas(engine, loyal_as_of=now)
     h = data.history
     with engine.connect() as conn:
         pk = dict(conn.execute(text("SELECT customer_id, id FROM customer")).all())
-    compared = 0
+    compared = []
     with driver_cursor(engine) as cursor:
         for sub in np.flatnonzero(h.sub_ended > now):
             customer = int(h.sub_customer[sub])
@@ -54,9 +75,10 @@ def test_the_live_state_of_every_subscriber_is_trainings_state_of_them(
             np.testing.assert_array_equal(live.subscriber.usage, snap.usage[0])
             np.testing.assert_array_equal(live.subscriber.before, snap.before[0])
             np.testing.assert_array_equal(live.subscriber.features, snap.features[0])
-            compared += 1
+            compared.append(snap.features[0])
     engine.dispose()
-    assert compared > 100
+    assert len(compared) > 100
+    return np.array(compared)
 
 
 def test_the_state_read_as_of_a_past_moment_is_trainings_state_then(
