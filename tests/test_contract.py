@@ -14,8 +14,9 @@ and of the series: `from` before `to`, at most 366 days, and at most 120 buckets
 cross-sell campaign needs its `item`): a request that breaks it is a 422 naming the
 field, so "positive data accepted" does not apply to them (test_kpis_api.py,
 test_console_api.py and test_campaigns_api.py under tests/app/api test those 422s).
-The upsell route's `as_of` is bounded by the clock (not in the future, not before
-1970), which a date-time schema cannot state either (test_upsell_as_of.py tests it).
+The per-customer routes' `as_of` is bounded by the clock (not in the future, not
+before 1970), which a date-time schema cannot state either (test_upsell_as_of.py and
+test_as_of_routes.py test it).
 Last, a URL over 8 KiB is a 414 whatever its parameters (a bound on the encoded length
 that no parameter schema states): a request answered 414 is not judged by the two
 status checks either (tests/app/api/test_hostile_bodies.py tests the 414).
@@ -53,6 +54,9 @@ CROSS_FIELD = {
     ("GET", "/v1/kpis/series"),
     ("GET", "/v1/campaigns/targets"),
     ("GET", "/v1/customers/{customer_id}/upsell"),
+    ("GET", "/v1/customers/{customer_id}/cross-sell"),
+    ("GET", "/v1/customers/{customer_id}/offers"),
+    ("GET", "/v1/customers/{customer_id}/profile"),
 }
 
 

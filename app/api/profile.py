@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import CustomerPath, RegistryDep, serving
+from app.api.deps import AsOf, CustomerPath, RegistryDep, seconds, serving
 from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.serving.answers import CustomerProfile, SegmentsAnswer
 
@@ -23,16 +23,20 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
         **UNAVAILABLE,
     },
 )
-def customer_profile(customer_id: CustomerPath, registry: RegistryDep) -> CustomerProfile:
+def customer_profile(
+    customer_id: CustomerPath, registry: RegistryDep, as_of: AsOf = None
+) -> CustomerProfile:
     """Who the customer is (account, country, marketing opt-out), their RFM scores and
     segment as of the model's training, the live subscription with usage against its
     limits and renewal date, open tickets, and the latest 20 purchase lines.
 
     The subscription, tickets and purchases are read live (in a thread: `def`). A
     customer added after training has no RFM scores yet (`rfm` is null and `notes`
-    says why).
+    says why). With `as_of`, the profile is the one of that moment: the subscription
+    then, the tickets open then and the lines up to it (the RFM scores stay training's).
     """
-    return registry.for_customer(customer_id).profiles.answer(registry.engine, customer_id)
+    profiles = registry.for_customer(customer_id).profiles
+    return profiles.answer(registry.engine, customer_id, seconds(as_of))
 
 
 @router.get("/segments", operation_id="segments", responses={**ERROR_RESPONSES, **UNAVAILABLE})

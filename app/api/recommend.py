@@ -8,9 +8,9 @@ one worker process per core gives the parallelism.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
-from app.api.deps import CustomerPath, RegistryDep, serving
+from app.api.deps import AsOf, CustomerPath, RegistryDep, in_answer_thread, serving
 from app.api.schemas import BasketRequest, CrossSellQuery
 from app.errors import ERROR_RESPONSES, ErrorResponse
 from app.ingest.ids import ExternalId
@@ -36,15 +36,23 @@ async def cross_sell(
     customer_id: CustomerPath,
     query: Annotated[CrossSellQuery, Query()],
     registry: RegistryDep,
+    request: Request,
+    as_of: AsOf = None,
 ) -> CrossSellAnswer:
     """Items this customer does not have yet and is likely to want next, with reasons.
 
     Consumables bought on a regular cycle come first when due. A customer without
     history gets what is popular among similar customers (`source` says which). An
-    erased customer is a 404.
+    erased customer is a 404. With `as_of`, the answer is the one of that moment: only
+    the purchases up to it count (read from the database when the moment is before
+    the model's newest purchase, then folded into the model in service).
     """
     services = await serving(registry, customer_id)
-    return services.cross_sell.answer(customer_id, query.filters())
+    if as_of is None:
+        return services.cross_sell.answer(customer_id, query.filters())
+    moment, filters = int(as_of.timestamp()), query.filters()
+    answer_at = services.cross_sell.answer_at
+    return await in_answer_thread(request, answer_at, registry.engine, customer_id, filters, moment)
 
 
 @router.get("/items/{item_id}/related", operation_id="related_items", responses=RESPONSES)

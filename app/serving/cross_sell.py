@@ -10,11 +10,13 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy import Engine
 
 from app.serving.answers import CrossSellAnswer, Suggestion
 from app.serving.catalog import Catalog
 from app.serving.customers import Customer, Customers
 from app.serving.filters import Filters
+from app.serving.past import customer_at
 from app.serving.premium import PremiumOffers
 from app.serving.reasons import iso
 from app.serving.suggestions import ColdStart, Suggestions
@@ -86,6 +88,15 @@ class CrossSellAnswers:
         top = top_k(scores, allowed[pool], filters.limit - len(items))
         items += self._personal_items(pool[top], scores[top], customer.owned)
         return self.suggestions.answer(customer_id, "personal", items)
+
+    def answer_at(
+        self, engine: Engine, customer_id: str, filters: Filters, moment: int
+    ) -> CrossSellAnswer:
+        """Suggestions as of a past `moment`: from what the customer had bought by then,
+        due items counted at it (blocking: reads the database for a moment before the
+        model's newest purchase)."""
+        customer = customer_at(engine, self.customers, customer_id, moment)
+        return self.answer(customer_id, filters, moment, customer)
 
     def _due(self, customer: Customer, allowed: np.ndarray, now: int) -> list[Due]:
         """Repurchase-cycle items due now, the most overdue first."""

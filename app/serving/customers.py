@@ -15,6 +15,14 @@ from models.foldin import owned_now
 
 
 @dataclass(frozen=True)
+class Lines:
+    """Sale lines as item indexes of the model and their times (epoch seconds)."""
+
+    items: np.ndarray
+    at: np.ndarray
+
+
+@dataclass(frozen=True)
 class Customer:
     """What the model and the live purchases know of one customer at request time."""
 
@@ -37,8 +45,15 @@ class Customers:
     scattered through memory the next model could not reuse whole (bench/soak.py).
     """
 
-    def __init__(self, customer_ids: list[str], owned: sp.csr_matrix, live: LivePurchases) -> None:
+    def __init__(
+        self,
+        customer_ids: list[str],
+        owned: sp.csr_matrix,
+        live: LivePurchases,
+        newest: int = 0,
+    ) -> None:
         self.ids, self.owned, self.live = customer_ids, owned, live
+        self.newest = newest  # epoch seconds of the newest purchase the model holds
         ids = np.array(customer_ids, dtype=str)
         self.order = np.argsort(ids, kind="stable")
         self.sorted_ids = ids[self.order]
@@ -69,3 +84,22 @@ class Customers:
         bought = np.array([item for item, _ in lines], dtype=np.int64)
         at = np.array([when for _, when in lines], dtype=np.int64)
         return Customer(row, owned_now(self.owned, row, bought), bought, at)
+
+    def before_model(self, moment: int) -> bool:
+        """Whether an answer as of `moment` must not read the model's history: the
+        model holds purchases after it (`at` then needs the lines read up to it)."""
+        return moment < self.newest
+
+    def at(self, customer_id: str, moment: int, past: Lines | None = None) -> Customer:
+        """The customer as known at `moment`: the model's history and the purchases
+        since, up to it; or, before the model's newest purchase, only `past` (their
+        lines up to it, `app.serving.past.customer_at`), unknown to the model, so that the
+        answer folds them in and nothing after the moment counts."""
+        if past is not None:
+            return Customer(None, np.unique(past.items), past.items, past.at)
+        now = self.of(customer_id)
+        keep = now.bought_at <= moment
+        if keep.all():
+            return now
+        bought, at = now.bought[keep], now.bought_at[keep]
+        return Customer(now.row, owned_now(self.owned, now.row, bought), bought, at)

@@ -241,7 +241,8 @@ class Candidates:
         """Items other departments of the account buy and this one does not."""
         if not peers.departments:
             return []
-        index, using = peer_items(self.customers, peers.members)
+        found = peer_items(self.customers, peers.members) if peers.items is None else peers.items
+        index, using = found
         keep = allowed.copy()
         keep[owned] = False  # a mask, not np.isin: that sorts, at 40 µs a call
         keep = keep[index]

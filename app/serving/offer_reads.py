@@ -11,11 +11,13 @@ as driver SQL like `app.serving.subscriber.Reads`.
 
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy import Engine
 
 from app.db.sql import epoch
-from app.serving.subscriber import Cursor, Reads
+from app.serving.subscriber import Cursor, Reads, plan_then
 from models.guardrails import Event
+from models.vocab import Plans
 
 HISTORY_DAYS = 365  # events this old still say which channel a customer answers on
 
@@ -35,6 +37,8 @@ class Peers:
 
     members: list[str] = field(default_factory=list)  # their customer ids
     plans: dict[int, int] = field(default_factory=dict)  # plan primary key -> departments
+    # as of a past moment: (item indexes, departments buying each) up to it; None: now
+    items: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def departments(self) -> int:
@@ -51,10 +55,11 @@ class OfferReads:
         self.customer = (
             f"SELECT c.id, c.marketing_opt_out, c.account_id, e.offer_id, e.event, e.channel, "
             f"{epoch('e.occurred_at', dialect)} FROM customer c LEFT JOIN offer_event e "
-            f"ON e.customer_id = c.id AND e.occurred_at > {mark} WHERE c.customer_id = {mark}"
+            f"ON e.customer_id = c.id AND e.occurred_at > {mark} AND e.occurred_at <= {mark} "
+            f"WHERE c.customer_id = {mark}"
         )
         self.members = (
-            f"SELECT customer_id FROM customer WHERE account_id = {mark} AND id <> {mark}"
+            f"SELECT id, customer_id FROM customer WHERE account_id = {mark} AND id <> {mark}"
         )
         self.peer_plans = (
             "SELECT s.plan_id, COUNT(DISTINCT s.customer_id) FROM subscription s "
@@ -66,10 +71,10 @@ class OfferReads:
 def read_customer(
     cursor: Cursor, reads: OfferReads, moments: Reads, customer_id: str, now: int
 ) -> tuple[Customer, list[tuple[Event, str]]] | None:
-    """The customer's flags and their offer events of the last year, each with its
-    channel; None for an unknown customer."""
+    """The customer's flags and their offer events of the year up to `now`, each with
+    its channel; None for an unknown customer."""
     since = moments.moment(now - HISTORY_DAYS * 86_400)
-    cursor.execute(reads.customer, (since, customer_id))
+    cursor.execute(reads.customer, (since, moments.moment(now), customer_id))
     rows = cursor.fetchall()
     if not rows:
         return None
@@ -88,10 +93,39 @@ def read_peers(cursor: Cursor, reads: OfferReads, customer: Customer) -> Peers:
     if customer.account_id is None:
         return Peers()
     key = (customer.account_id, customer.pk)
-    cursor.execute(reads.members, key)
-    members = [str(m) for (m,) in cursor.fetchall()]
+    members = _members(cursor, reads, key)
     if not members:
         return Peers()
     cursor.execute(reads.peer_plans, key)
     plans = {int(plan): int(n) for plan, n in cursor.fetchall()}
-    return Peers(members, plans)
+    return Peers(list(members.values()), plans)
+
+
+def peers_then(
+    cursor: Cursor,
+    reads: OfferReads,
+    moments: Reads,
+    customer: Customer,
+    plans: Plans,
+    now: int,
+) -> Peers:
+    """The other departments as of a past moment: the plan each was on then (from
+    their subscriptions and plan changes, one department at a time: an account has a
+    few). Their purchases up to it come from `app.serving.past.peer_items_until`.
+    Who belongs to the account is today's (membership has no history)."""
+    if customer.account_id is None:
+        return Peers()
+    members = _members(cursor, reads, (customer.account_id, customer.pk))
+    on: dict[int, int] = {}
+    for pk in members:
+        plan = plan_then(cursor, moments, pk, plans, now)
+        if plan is not None and plan >= 0:
+            key = int(plans.db_ids[plan])
+            on[key] = on.get(key, 0) + 1
+    return Peers(list(members.values()), on)
+
+
+def _members(cursor: Cursor, reads: OfferReads, key: tuple[str, int]) -> dict[int, str]:
+    """The account's other departments: primary key -> customer id."""
+    cursor.execute(reads.members, key)
+    return {int(pk): str(m) for pk, m in cursor.fetchall()}

@@ -17,10 +17,11 @@ from app.errors import Unavailable
 from app.serving.answers import HeldBack, Offer, OffersAnswer, UpsellAnswer
 from app.serving.catalog import Catalog
 from app.serving.cross_sell import CrossSellAnswers
-from app.serving.customers import Customers
+from app.serving.customers import Customer, Customers
 from app.serving.filters import Filters
 from app.serving.offer_candidates import Candidates
-from app.serving.offer_reads import OfferReads, Peers, read_customer, read_peers
+from app.serving.offer_reads import OfferReads, Peers, peers_then, read_customer, read_peers
+from app.serving.past import customer_at, past_reads, peer_items_until
 from app.serving.subscriber import (
     LiveState,
     driver_cursor,
@@ -56,6 +57,7 @@ class OfferRequest:
     kinds: tuple[str, ...] = ()  # empty: every kind
     channel: str | None = None  # given: every offer goes out on it
     explain: bool = False
+    as_of: int | None = None  # epoch seconds of a past moment to answer as of; None: now
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Situation:
     live: LiveState | str | None
     complaint: bool
     peers: Peers
+    customer: Customer  # what they bought, up to the answer's moment
 
 
 class OfferAnswers:
@@ -93,22 +96,26 @@ class OfferAnswers:
         )
         self.reads: dict[str, OfferReads] = {}
 
-    def answer(self, engine: Engine, request: OfferRequest, now: int | None = None) -> OffersAnswer:
-        """The ranked, screened offers for one customer; 404 for an unknown one
-        (`read`, then `respond`: blocking)."""
-        now = int(time.time()) if now is None else now
-        return self.respond(request, self.read(engine, request.customer_id, now), now)
+    def answer(self, engine: Engine, request: OfferRequest) -> OffersAnswer:
+        """The ranked, screened offers for one customer, now or as of `request.as_of`;
+        404 for an unknown one (`read`, then `respond`: blocking)."""
+        now = int(time.time()) if request.as_of is None else request.as_of
+        situation = self.read(engine, request.customer_id, now, request.as_of is not None)
+        return self.respond(request, situation, now)
 
-    def read(self, engine: Engine, customer_id: str, now: int) -> "Situation | None":
+    def read(
+        self, engine: Engine, customer_id: str, now: int, as_of: bool = False
+    ) -> "Situation | None":
         """What the answer needs from the database: the customer's flags and events,
         their live subscription and the account's departments; None when the database
         cannot be read (the answer is then the degraded one); 404 for an unknown customer.
 
         The request's only blocking step: an event loop runs it in a thread, and
-        `respond` on the loop.
+        `respond` on the loop. `as_of`: `now` is a moment asked for, maybe past, and
+        nothing recorded after it is read (purchases included: `app.serving.past`).
         """
         try:
-            return self._read(engine, customer_id, now)
+            return self._read(engine, customer_id, now, as_of)
         except Unavailable:
             return None
 
@@ -176,7 +183,7 @@ class OfferAnswers:
             ]
         return answer
 
-    def _read(self, engine: Engine, customer_id: str, now: int) -> Situation:
+    def _read(self, engine: Engine, customer_id: str, now: int, as_of: bool) -> Situation:
         reads = self.reads.get(engine.dialect.name)
         if reads is None:
             reads = self.reads[engine.dialect.name] = OfferReads(engine)
@@ -186,14 +193,34 @@ class OfferAnswers:
             if found is None:
                 raise unknown_customer(customer_id)
             customer, events = found
-            live = self.upsell.read(cursor, reads=moments, customer=customer.pk, now=now)
+            live = self.upsell.read(cursor, moments, customer.pk, now, as_of)
             if isinstance(live, LiveState):
                 complaint = live.subscriber.open_complaint
             else:
                 complaint = bool(open_complaints(cursor, moments, customer.pk, now))
-            peers = read_peers(cursor, reads, customer)
+            if as_of:
+                peers = peers_then(cursor, reads, moments, customer, self.upsell.plans, now)
+                if peers.departments:
+                    key = (str(customer.account_id), customer.pk)
+                    db_ids = self.customers.live.item_db_ids
+                    past = past_reads(engine)
+                    peers.items = peer_items_until(cursor, past, moments, db_ids, key, now)
+            else:
+                peers = read_peers(cursor, reads, customer)
+        bought = (
+            customer_at(engine, self.customers, customer_id, now)
+            if as_of
+            else self.customers.of(customer_id)
+        )
         return Situation(
-            customer.pk, customer.opted_out, customer.account_id, events, live, complaint, peers
+            customer.pk,
+            customer.opted_out,
+            customer.account_id,
+            events,
+            live,
+            complaint,
+            peers,
+            bought,
         )
 
     def _candidates(
@@ -220,7 +247,7 @@ class OfferAnswers:
             return [o for o in found if o["kind"] == "retention"], not_now
         pool = POOL if request.explain else min(POOL, space + SPARE)
         filters = Filters(pool, (), (), (), None, None, True)
-        customer = self.customers.of(customer_id)
+        customer = situation.customer
         cross_sell = self.cross_sell.answer(customer_id, filters, now, customer)
         found += make.from_cross_sell(customer, cross_sell)
         owned = customer.owned

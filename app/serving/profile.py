@@ -23,7 +23,6 @@ from app.serving.subscriber import (
     LiveState,
     Reads,
     driver_cursor,
-    read_state,
     unknown_customer,
 )
 from app.serving.upsell import UpsellAnswers
@@ -55,7 +54,8 @@ class ProfileReads(Reads):
         self.latest_lines = (
             f"SELECT p.order_id, i.item_id, i.name, p.kind, p.quantity, p.unit_price, "
             f"i.currency, {e('p.purchased_at')} FROM purchase p JOIN item i ON i.id = p.item_id "
-            f"WHERE p.customer_id = {mark} ORDER BY p.purchased_at DESC, p.id DESC "
+            f"WHERE p.customer_id = {mark} AND p.purchased_at <= {mark} "
+            "ORDER BY p.purchased_at DESC, p.id DESC "
             f"LIMIT {RECENT_LINES}"
         )
 
@@ -74,17 +74,18 @@ class Profiles:
         self.upsell, self.version = upsell, version
         self.reads: dict[str, ProfileReads] = {}  # the driver SQL of each database dialect
 
-    def answer(self, engine: Engine, customer_id: str, now: int | None = None) -> CustomerProfile:
-        """The profile of `customer_id`; 404 for a customer the database lacks."""
-        now = int(time.time()) if now is None else now
+    def answer(self, engine: Engine, customer_id: str, as_of: int | None = None) -> CustomerProfile:
+        """The profile of `customer_id` now, or as of a past moment (nothing recorded
+        after it is read); 404 for a customer the database lacks."""
+        now = int(time.time()) if as_of is None else as_of
         reads = self.reads.get(engine.dialect.name)
         if reads is None:
             reads = self.reads[engine.dialect.name] = ProfileReads(engine)
         with driver_cursor(engine) as cursor:
-            return self._answer(cursor, reads, customer_id, now)
+            return self._answer(cursor, reads, customer_id, now, as_of is not None)
 
     def _answer(
-        self, cursor: Cursor, reads: ProfileReads, customer_id: str, now: int
+        self, cursor: Cursor, reads: ProfileReads, customer_id: str, now: int, as_of: bool
     ) -> CustomerProfile:
         cursor.execute(reads.person, (customer_id,))
         person = cursor.fetchone()
@@ -98,12 +99,17 @@ class Profiles:
                 f"Not in the model trained on purchases up to {iso(self.segments.as_of)[:10]} "
                 "(a customer added since): no RFM scores until the next training"
             )
-        live = self._subscription(cursor, reads, customer, now, notes)
+        elif as_of and now != self.segments.as_of:
+            notes.append(
+                f"RFM scores are as of the model's newest purchase, "
+                f"{iso(self.segments.as_of)[:10]}, not of as_of"
+            )
+        live = self._subscription(cursor, reads, customer, now, notes, as_of)
         cursor.execute(reads.open_tickets, (customer, reads.moment(now), reads.moment(now)))
         tickets: list[OpenTicket] = [
             {"ticket_id": t, "kind": k, "opened_at": iso(int(at))} for t, k, at in _all(cursor)
         ]
-        cursor.execute(reads.latest_lines, (customer,))
+        cursor.execute(reads.latest_lines, (customer, reads.moment(now)))
         return {
             "customer_id": customer_id,
             "model_version": self.version,
@@ -119,13 +125,17 @@ class Profiles:
         }
 
     def _subscription(
-        self, cursor: Cursor, reads: ProfileReads, customer: int, now: int, notes: list[str]
+        self,
+        cursor: Cursor,
+        reads: ProfileReads,
+        customer: int,
+        now: int,
+        notes: list[str],
+        as_of: bool,
     ) -> LiveSubscription | None:
-        """The live subscription with usage against its plan's limits, if there is one."""
-        model = self.upsell.model
-        live = read_state(
-            cursor, reads, customer, self.upsell.plans, model.ladder, model.loyal_min_sales, now
-        )
+        """The live subscription with usage against its plan's limits, if there is one
+        (as of a past moment: the plan, billing and renewal of then, `read_state`)."""
+        live = self.upsell.read(cursor, reads, customer, now, as_of)
         if live == "unknown_plan":
             notes.append("The live subscription's plan is newer than the model: retrain to show it")
         return self.upsell.subscription(live) if isinstance(live, LiveState) else None

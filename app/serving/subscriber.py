@@ -194,14 +194,11 @@ def read_state(
     status is trial or active (a payment past due is known only for today), and nothing
     recorded after it is read. Several live subscriptions: the most recently started one.
     """
-    rows = _rows(cursor, reads.subscriptions, customer)
-    live = [r for r in rows if _live(r, now)]
-    if not live:
+    found = _subscription_at(cursor, reads, customer, plans, now)
+    if found is None:
         return None
-    sub_id, plan_db, billing, status, started, renews, _ = max(live, key=lambda r: (r[4], r[0]))
+    (sub_id, _, billing, status, started, renews, _), history = found
     started = int(started)
-    changes = _rows(cursor, reads.changes, customer)
-    history = _one_history(changes, plans, (plan_db, billing == "annual", started))
     annual_then, term = (int(v[0]) for v in annual_at(history, np.zeros(1, np.int64), now))
     if as_of:
         index = int(plan_at(history, np.zeros(1, np.int64), now)[0])
@@ -244,6 +241,26 @@ def read_state(
     first_complaint = min(opened) if opened else None
     period = "annual" if annual else "monthly"
     return LiveState(str(sub_id), period, subscriber, first_complaint, sales)
+
+
+def plan_then(cursor: Cursor, reads: Reads, customer: int, plans: Plans, now: int) -> int | None:
+    """The index of the plan the customer was on at `now` (-1: a plan newer than the
+    model), from their subscriptions and plan changes; None without a live subscription."""
+    found = _subscription_at(cursor, reads, customer, plans, now)
+    return None if found is None else int(plan_at(found[1], np.zeros(1, np.int64), now)[0])
+
+
+def _subscription_at(
+    cursor: Cursor, reads: Reads, customer: int, plans: Plans, now: int
+) -> tuple[Any, SaasHistory] | None:
+    """The subscription live at `now` (the most recently started of several) and its
+    history with the customer's plan changes; None without one."""
+    live = [r for r in _rows(cursor, reads.subscriptions, customer) if _live(r, now)]
+    if not live:
+        return None
+    row = max(live, key=lambda r: (r[4], r[0]))
+    changes = _rows(cursor, reads.changes, customer)
+    return row, _one_history(changes, plans, (row[1], row[2] == "annual", int(row[4])))
 
 
 def _live(row: Any, now: int) -> bool:

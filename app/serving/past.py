@@ -1,0 +1,98 @@
+"""What a customer, and the other departments of their account, had bought as of a
+moment a caller asks for (`as_of`), read from the database.
+
+Why a read and not the model: the model holds every purchase up to its training, and
+an answer as of an earlier moment must not know the ones after it. Purchases since
+training are in memory with their times (`app.serving.live`), so only a moment before
+the model's newest purchase needs these reads; both are bounded to one customer (or
+one account) through the purchase table's (customer_id, purchased_at) index.
+"""
+
+import numpy as np
+from sqlalchemy import Engine
+
+from app.db.sql import epoch
+from app.serving.customers import Customer, Customers, Lines
+from app.serving.subscriber import Cursor, Reads, driver_cursor, reads_for
+from models.vocab import index_of
+
+
+class PastReads:
+    """The driver SQL of the purchases up to a moment, written once per dialect."""
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect.name
+        mark = "?" if dialect == "sqlite" else "%s"
+        at = epoch("p.purchased_at", dialect)
+        self.lines = (
+            f"SELECT p.item_id, {at} FROM purchase p JOIN customer c ON c.id = p.customer_id "
+            f"WHERE c.customer_id = {mark} AND p.kind = 'sale' AND p.purchased_at <= {mark} "
+            "ORDER BY p.purchased_at, p.id"
+        )
+        self.peer_lines = (
+            "SELECT DISTINCT c.id, p.item_id FROM purchase p JOIN customer c "
+            f"ON c.id = p.customer_id WHERE c.account_id = {mark} AND c.id <> {mark} "
+            f"AND p.kind = 'sale' AND p.purchased_at <= {mark}"
+        )
+
+
+_READS: dict[str, PastReads] = {}
+
+
+def past_reads(engine: Engine) -> PastReads:
+    """The reads of the engine's dialect, written once per process."""
+    reads = _READS.get(engine.dialect.name)
+    if reads is None:
+        reads = _READS[engine.dialect.name] = PastReads(engine)
+    return reads
+
+
+def lines_until(
+    cursor: Cursor,
+    reads: PastReads,
+    moments: Reads,
+    item_db_ids: np.ndarray,
+    customer_id: str,
+    moment: int,
+) -> Lines:
+    """The customer's sale lines up to `moment`, oldest first, of items the model knows
+    (an item added since its training has no place in its vectors)."""
+    cursor.execute(reads.lines, (customer_id, moments.moment(moment)))
+    rows = np.array([(int(i), int(t)) for i, t in cursor.fetchall()], np.int64).reshape(-1, 2)
+    index, known = index_of(item_db_ids, rows[:, 0])
+    return Lines(index[known].astype(np.int64), rows[known, 1])
+
+
+def peer_items_until(
+    cursor: Cursor,
+    reads: PastReads,
+    moments: Reads,
+    item_db_ids: np.ndarray,
+    account: tuple[str, int],
+    moment: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(item indexes, how many departments bought each) of the account's other
+    departments up to `moment`; `account` is (account id, this customer's key)."""
+    cursor.execute(reads.peer_lines, (*account, moments.moment(moment)))
+    pairs = np.array([(int(c), int(i)) for c, i in cursor.fetchall()], np.int64).reshape(-1, 2)
+    index, known = index_of(item_db_ids, pairs[:, 1])
+    found, using = np.unique(index[known], return_counts=True)
+    return found.astype(np.int64), using.astype(np.int64)
+
+
+def customer_at(engine: Engine, customers: Customers, customer_id: str, moment: int) -> Customer:
+    """The customer as known at `moment` (`Customers.at`), reading their lines when
+    the moment is before the model's newest purchase; a database that cannot be read
+    is a 503 (blocking: the worker's answer thread runs it)."""
+    if not customers.before_model(moment):
+        return customers.at(customer_id, moment)
+    with driver_cursor(engine) as cursor:
+        lines = lines_until(
+            cursor,
+            past_reads(engine),
+            reads_for(engine),
+            customers.live.item_db_ids,
+            customer_id,
+            moment,
+        )
+    return customers.at(customer_id, moment, lines)
