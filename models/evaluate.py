@@ -43,19 +43,32 @@ def evaluate(
     scorer: Scorer, data: Split, candidates: np.ndarray, k: int = 10, chunk: int = 1024
 ) -> dict[str, float]:
     """HR, Recall, NDCG and MAP at k, averaged over customers, and catalog coverage."""
-    sums = np.zeros(4)
-    shown = np.zeros(data.owned.shape[1], dtype=bool)
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    tops = []
     for start in range(0, len(data.users), chunk):
         rows = slice(start, start + chunk)
         scores = np.array(scorer(data.users[rows]), dtype=np.float32)
         scores[:, ~candidates] = -np.inf
         owned = data.owned[rows]
         scores[np.repeat(np.arange(owned.shape[0]), np.diff(owned.indptr)), owned.indices] = -np.inf
-        top = top_k(scores, k)
-        shown[top.ravel()] = True
-        hits = np.asarray(data.targets[rows].todense(), dtype=bool)
-        hit = np.take_along_axis(hits, top, axis=1)
+        tops.append(top_k(scores, k))
+    top = np.concatenate(tops) if tops else np.zeros((0, k), np.int64)
+    return evaluate_lists(top, data.targets, candidates, k)
+
+
+def evaluate_lists(
+    top: np.ndarray, targets: sp.csr_matrix, candidates: np.ndarray, k: int = 10, chunk: int = 1024
+) -> dict[str, float]:
+    """The metrics of `evaluate` for ranked lists given whole (users x k item indexes,
+    best first, -1 where a list is shorter): what a route answered, scored by the same
+    code as a scorer's rankings."""
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    top = top[:, :k]
+    sums = np.zeros(4)
+    for start in range(0, len(top), chunk):
+        rows = slice(start, start + chunk)
+        listed = top[rows] >= 0
+        hits = np.asarray(targets[rows].todense(), dtype=bool)
+        hit = np.take_along_axis(hits, np.where(listed, top[rows], 0), axis=1) & listed
         n_targets = hits.sum(axis=1)
         ideal = np.cumsum(discount)[np.minimum(n_targets, k) - 1]
         precision = np.cumsum(hit, axis=1) / np.arange(1, k + 1)
@@ -65,10 +78,11 @@ def evaluate(
             ((hit * discount).sum(axis=1) / ideal).sum(),
             ((precision * hit).sum(axis=1) / np.minimum(n_targets, k)).sum(),
         ]
-    n = max(len(data.users), 1)
+    n = max(len(top), 1)
     names = (f"HR@{k}", f"Recall@{k}", f"NDCG@{k}", f"MAP@{k}")
     metrics = {name: float(value / n) for name, value in zip(names, sums, strict=True)}
-    metrics["coverage"] = float(shown.sum() / max(int(candidates.sum()), 1))
+    shown = np.unique(top[top >= 0])
+    metrics["coverage"] = float(len(shown) / max(int(candidates.sum()), 1))
     return metrics
 
 

@@ -21,7 +21,7 @@ from app.serving.customers import Customer, Customers
 from app.serving.filters import Filters
 from app.serving.offer_candidates import Candidates
 from app.serving.offer_reads import OfferReads, Peers, peers_then, read_customer, read_peers
-from app.serving.past import customer_at, past_reads, peer_items_until
+from app.serving.past import customer_read, past_reads, peer_items_until
 from app.serving.subscriber import (
     LiveState,
     driver_cursor,
@@ -207,11 +207,11 @@ class OfferAnswers:
                     peers.items = peer_items_until(cursor, past, moments, db_ids, key, now)
             else:
                 peers = read_peers(cursor, reads, customer)
-        bought = (
-            customer_at(engine, self.customers, customer_id, now)
-            if as_of
-            else self.customers.of(customer_id)
-        )
+            bought = (
+                customer_read(cursor, engine, self.customers, customer_id, now)
+                if as_of
+                else self.customers.of(customer_id)
+            )
         return Situation(
             customer.pk,
             customer.opted_out,

@@ -87,12 +87,15 @@ def customer_at(engine: Engine, customers: Customers, customer_id: str, moment: 
     if not customers.before_model(moment):
         return customers.at(customer_id, moment)
     with driver_cursor(engine) as cursor:
-        lines = lines_until(
-            cursor,
-            past_reads(engine),
-            reads_for(engine),
-            customers.live.item_db_ids,
-            customer_id,
-            moment,
-        )
+        return customer_read(cursor, engine, customers, customer_id, moment)
+
+
+def customer_read(
+    cursor: Cursor, engine: Engine, customers: Customers, customer_id: str, moment: int
+) -> Customer:
+    """`customer_at` on a cursor the caller holds (one connection per answer)."""
+    if not customers.before_model(moment):
+        return customers.at(customer_id, moment)
+    db_ids = customers.live.item_db_ids
+    lines = lines_until(cursor, past_reads(engine), reads_for(engine), db_ids, customer_id, moment)
     return customers.at(customer_id, moment, lines)
