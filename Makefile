@@ -31,6 +31,7 @@ openapi: install
 bench: install
 	$(BIN)/python bench/import_throughput.py
 	$(BIN)/python bench/demo_data.py
+	$(BIN)/python bench/cross_sell_route.py
 
 bench-serving: install
 	$(BIN)/python bench/serving.py

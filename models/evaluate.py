@@ -43,6 +43,13 @@ def evaluate(
     scorer: Scorer, data: Split, candidates: np.ndarray, k: int = 10, chunk: int = 1024
 ) -> dict[str, float]:
     """HR, Recall, NDCG and MAP at k, averaged over customers, and catalog coverage."""
+    return evaluate_lists(rank(scorer, data, candidates, k, chunk), data.targets, candidates, k)
+
+
+def rank(
+    scorer: Scorer, data: Split, candidates: np.ndarray, k: int = 10, chunk: int = 1024
+) -> np.ndarray:
+    """Each evaluated customer's k best candidates they do not own, best first."""
     tops = []
     for start in range(0, len(data.users), chunk):
         rows = slice(start, start + chunk)
@@ -51,8 +58,7 @@ def evaluate(
         owned = data.owned[rows]
         scores[np.repeat(np.arange(owned.shape[0]), np.diff(owned.indptr)), owned.indices] = -np.inf
         tops.append(top_k(scores, k))
-    top = np.concatenate(tops) if tops else np.zeros((0, k), np.int64)
-    return evaluate_lists(top, data.targets, candidates, k)
+    return np.concatenate(tops) if tops else np.zeros((0, k), np.int64)
 
 
 def evaluate_lists(
