@@ -57,6 +57,7 @@ CROSS_FIELD = {
     ("GET", "/v1/customers/{customer_id}/cross-sell"),
     ("GET", "/v1/customers/{customer_id}/offers"),
     ("GET", "/v1/customers/{customer_id}/profile"),
+    ("POST", "/v1/baskets/recommendations"),
 }
 
 

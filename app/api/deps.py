@@ -15,6 +15,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BeforeValidator
 from sqlalchemy import Engine
 
 from app.errors import ERROR_RESPONSES, ErrorResponse
@@ -70,8 +71,22 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 
 
 CustomerPath = Annotated[ExternalId, Path()]
+
+
+def _iso_moment(value: Any) -> Any:
+    """A moment written as ISO 8601, as the contract says: pydantic would also take a
+    number as epoch seconds ("0.5"), which no documented client sends on purpose."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError(f"{value!r} is not an ISO 8601 moment (e.g. 2026-07-01T00:00:00Z)")
+    return value
+
+
 AsOf = Annotated[
-    PastTimestamp | None,
+    Annotated[PastTimestamp, BeforeValidator(_iso_moment)] | None,
     Query(
         description="Answer as of this moment (ISO 8601, default now): subscriptions, plan "
         "changes, readings, tickets and purchases recorded after it do not exist for the "

@@ -102,8 +102,16 @@ async def related(
 
 
 @router.post("/baskets/recommendations", operation_id="basket_recommendations", responses=RESPONSES)
-async def basket(body: BasketRequest, registry: RegistryDep) -> BasketAnswer:
+async def basket(
+    body: BasketRequest, registry: RegistryDep, request: Request, as_of: AsOf = None
+) -> BasketAnswer:
     """Items to add to a basket, computed from its contents at request time (and the
-    customer's history, for a known `customer_id`; an erased one is a 404)."""
+    customer's history, for a known `customer_id`; an erased one is a 404). With
+    `as_of`, the customer's history is the one of that moment (as for cross-sell)."""
     services = await serving(registry, body.customer_id)
-    return services.baskets.answer(body.customer_id, body.items, body.filters())
+    if as_of is None:
+        return services.baskets.answer(body.customer_id, body.items, body.filters())
+    answer_at, moment = services.baskets.answer_at, int(as_of.timestamp())
+    return await in_answer_thread(
+        request, answer_at, registry.engine, body.customer_id, body.items, body.filters(), moment
+    )

@@ -3,12 +3,14 @@ shopper, from the basket's contents at request time."""
 
 import numpy as np
 import scipy.sparse as sp
+from sqlalchemy import Engine
 
 from app.errors import ErrorDetail, InvalidInput
 from app.serving.answers import BasketAnswer
 from app.serving.catalog import Catalog
-from app.serving.customers import Customers
+from app.serving.customers import Customer, Customers
 from app.serving.filters import Filters
+from app.serving.past import customer_at
 from app.serving.suggestions import ColdStart, Suggestions
 from models.crosssell import CrossSell
 from models.foldin import cart_scores
@@ -30,11 +32,31 @@ class BasketAnswers:
         self.blend, self.rules, self.catalog, self.customers = cross_sell, rules, catalog, customers
         self.suggestions, self.cold_start = suggestions, cold_start
 
+    def answer_at(
+        self,
+        engine: Engine,
+        customer_id: str | None,
+        item_ids: list[str],
+        filters: Filters,
+        moment: int,
+    ) -> BasketAnswer:
+        """The answer as of a past `moment`: the customer's history up to it (blocking:
+        reads the database for a moment before the model's newest purchase)."""
+        customer = None
+        if customer_id:
+            customer = customer_at(engine, self.customers, customer_id, moment)
+        return self.answer(customer_id, item_ids, filters, customer)
+
     def answer(
-        self, customer_id: str | None, item_ids: list[str], filters: Filters
+        self,
+        customer_id: str | None,
+        item_ids: list[str],
+        filters: Filters,
+        customer: Customer | None = None,
     ) -> BasketAnswer:
         """Items to add: the blend folded in from the basket and the history, plus the
-        basket's own rules; ids the model does not know are listed, not fatal."""
+        basket's own rules; ids the model does not know are listed, not fatal.
+        `customer`: as read already (`answer_at`); else as known now."""
         if not item_ids:
             raise InvalidInput(
                 "the basket is empty: send at least one item id",
@@ -43,7 +65,7 @@ class BasketAnswers:
         index = self.catalog.item_index
         known = [index[i] for i in item_ids if i in index]
         unknown = [i for i in item_ids if i not in index]
-        customer = self.customers.of(customer_id)
+        customer = self.customers.of(customer_id) if customer is None else customer
         basket = np.unique(np.array(known, dtype=np.int64))
         owned = np.union1d(customer.owned, basket)
         allowed = self.catalog.mask(filters)

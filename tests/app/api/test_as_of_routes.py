@@ -1,6 +1,7 @@
-"""Every per-customer route asked `as_of` a past moment answers from what was recorded
-up to it: the same answer whether or not the database holds what came after, and the
-model's own memory of later purchases does not leak into it."""
+"""Every per-customer route (and a basket naming its customer) asked `as_of` a past
+moment answers from what was recorded up to it: the same answer whether or not the
+database holds what came after, and the model's own memory of later purchases does not
+leak into it."""
 
 import shutil
 from collections.abc import Iterator
@@ -157,14 +158,23 @@ def test_an_answer_as_of_a_moment_does_not_see_what_came_after(served: Served) -
             then = ask(served.full, who, route, **AS_OF, **extra)
             assert then == ask(served.cut, who, route, **AS_OF, **extra), (who, route)
             differ += then != ask(served.full, who, route, **extra)
+        cart = {"customer_id": who, "items": sorted(served.owned_then[who])[:2]}
+        assert basket(served.full, cart, AS_OF) == basket(served.cut, cart, AS_OF), who
     assert differ >= len(customers)  # the moment matters: answers now are other answers
+
+
+def basket(client: TestClient, body: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+    response = client.post("/v1/baskets/recommendations", json=body, params=params)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 def test_the_model_does_not_lend_later_purchases_to_an_earlier_answer(served: Served) -> None:
     """As of the moment, what a customer bought later is not theirs yet: it may be
     suggested (and is, for some: the model saw it coming), while what they owned then
     never is; now, neither is."""
-    foreseen = 0
+    foreseen = carted = 0
     customers = sorted(served.bought_after)[:150]
     for who in customers:
         then = _suggested(served.full, who, **AS_OF)
@@ -173,7 +183,12 @@ def test_the_model_does_not_lend_later_purchases_to_an_earlier_answer(served: Se
         assert not now & later
         assert not then & served.owned_then[who]
         foreseen += bool(then & later)
-    assert foreseen >= 10, foreseen
+        cart = {"customer_id": who, "items": sorted(served.owned_then[who])[:1]}
+        carts = [basket(served.full, cart, p)["items"] for p in (AS_OF, {})]
+        in_cart_then, in_cart_now = ({i["item_id"] for i in items} for items in carts)
+        assert not in_cart_now & later
+        carted += bool(in_cart_then & later)
+    assert foreseen >= 10 and carted >= 10, (foreseen, carted)
 
 
 def _suggested(client: TestClient, who: str, **params: Any) -> set[str]:
@@ -195,9 +210,11 @@ def _at(stamp: str) -> datetime:
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_a_moment_in_the_future_is_422_naming_as_of(served: Served, route: str) -> None:
-    response = served.full.get(
-        f"/v1/customers/C000001/{route}", params={"as_of": "2999-01-01T00:00:00Z"}
-    )
+@pytest.mark.parametrize(("moment", "says"), [("2999-01-01T00:00:00Z", "future"), ("0.5", "ISO")])
+def test_a_moment_in_the_future_or_not_iso_is_422_naming_as_of(
+    served: Served, route: str, moment: str, says: str
+) -> None:
+    response = served.full.get(f"/v1/customers/C000001/{route}", params={"as_of": moment})
     assert response.status_code == 422
-    assert response.json()["error"]["details"][0]["field"] == "query.as_of"
+    detail = response.json()["error"]["details"][0]
+    assert detail["field"] == "query.as_of" and says in detail["message"]
