@@ -41,7 +41,7 @@ from app.training.saas import load_saas
 from app.training.train import train
 from models.churn import evaluate_churn
 from models.upgrade_eval import can_upgrade, evaluate_upgrades, scored, subset
-from models.upgrades import churned_after, snapshot, upgrades_after
+from models.upgrades import FEATURES, churned_after, snapshot, upgrades_after
 
 END = date(2026, 11, 1)
 CUTOFF = int(datetime(2026, 7, 1, tzinfo=UTC).timestamp())
@@ -84,7 +84,7 @@ def measure(
         client.headers["Authorization"] = f"Bearer {key}"
         answers = [ask(client, data.customer_ids[c]) for c in test.customer.tolist()]
     print(f"## {name}: upgrades\n")
-    upgrades(data, test, answers, k)
+    upgrades(name, data, test, answers, k)
     print(f"\n## {name}: churn\n")
     churn(data, test, answers, k)
     print()
@@ -99,7 +99,28 @@ def ask(client: TestClient, customer_id: str) -> dict[str, Any]:
     return answer
 
 
-def upgrades(data: Any, test: Any, answers: list[dict[str, Any]], k: int) -> None:
+def demo_hazard(features: np.ndarray) -> np.ndarray:
+    """The chance of an upgrade within 90 days by the demo generator's own rule
+    (docs/demo-data.md) applied to the state at the cutoff: the monthly hazard of the
+    usage band, x2 for the month of an annual renewal, x0.2 with a complaint open, x1.3
+    after a year, x1.5 for a loyal shop customer. It knows the mechanics but not the
+    usage of the months ahead, which the learned scorers forecast from its growth."""
+
+    def column(name: str) -> np.ndarray:
+        return features[:, FEATURES.index(name)]
+
+    ratio = np.nan_to_num(column("highest usage / limit"), nan=0.0)
+    monthly = np.select([ratio >= 0.95, ratio >= 0.8, ratio >= 0.6], [0.25, 0.12, 0.03], 0.005)
+    monthly = monthly * np.where(column("open complaint") > 0, 0.2, 1.0)
+    monthly = monthly * np.where(column("tenure over 12 months") > 0, 1.3, 1.0)
+    monthly = np.minimum(monthly * np.where(column("loyal shop customer") > 0, 1.5, 1.0), 1.0)
+    renewal = np.where(column("annual renewal within 90 days") > 0, 2.0, 1.0)
+    stays = (1 - monthly) ** 2 * (1 - np.minimum(monthly * renewal, 1.0))
+    result: np.ndarray = 1 - stays
+    return result
+
+
+def upgrades(name: str, data: Any, test: Any, answers: list[dict[str, Any]], k: int) -> None:
     room = can_upgrade(data.ladder, test.plan)
     upgraded, _ = upgrades_after(data.history, data.ladder, subset(test, room), 90)
     route = np.array([a["probability"] for a, r in zip(answers, room, strict=True) if r], float)
@@ -111,6 +132,11 @@ def upgrades(data: Any, test: Any, answers: list[dict[str, Any]], k: int) -> Non
         f"subscribers who can upgrade: {sizes['subscribers']:,}, "
         f"upgraders: {sizes['upgraders']:,}\n"
     )
+    if name == "demo":  # the mechanics themselves, as a scorer
+        hazard = demo_hazard(subset(test, room).features)
+        results["the generator's own hazard, on the cutoff's state"] = scored(
+            hazard, upgraded, k, True
+        )
     table("learned propensity", scored(route, upgraded, k, True), results, "--upsell", k)
     rate = upgraded[offered].mean() if offered.any() else float("nan")
     print(
