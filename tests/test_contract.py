@@ -53,6 +53,8 @@ CROSS_FIELD = {
     ("GET", "/v1/kpis"),
     ("GET", "/v1/kpis/series"),
     ("GET", "/v1/campaigns/targets"),
+}
+AS_OF = {  # a moment asked for may not be in the future: a clock rule, not a schema's
     ("GET", "/v1/customers/{customer_id}/upsell"),
     ("GET", "/v1/customers/{customer_id}/cross-sell"),
     ("GET", "/v1/customers/{customer_id}/offers"),
@@ -115,7 +117,9 @@ def test_every_operation_keeps_its_contract(
     excluded = None
     if case.method == "POST" and case.path in BULK:
         excluded = VERDICT_CHECKS
-    elif (case.method, case.path) in CROSS_FIELD:
+    elif (case.method, case.path) in CROSS_FIELD or (
+        (case.method, case.path) in AS_OF and (case.query or {}).get("as_of") is not None
+    ):
         excluded = [positive_data_acceptance]
     headers = {} if drops_the_key(case) else {"Authorization": f"Bearer {key}"}
     response = case.call(base_url=base_url, headers=headers)

@@ -7,6 +7,7 @@ loop without a thread each; `serving`, which a route calls itself, reads the dat
 """
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -15,7 +16,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import Engine
 
 from app.errors import ERROR_RESPONSES, ErrorResponse
@@ -85,8 +86,16 @@ def _iso_moment(value: Any) -> Any:
     return value
 
 
+def _not_ahead(value: datetime) -> datetime:
+    """Not after now: rows may be stamped a little ahead (clocks differ), a moment asked
+    for may not, or the guardrails' windows would slide past what was shown."""
+    if value.timestamp() > time.time():
+        raise ValueError(f"{value.isoformat()} is in the future")
+    return value
+
+
 AsOf = Annotated[
-    Annotated[PastTimestamp, BeforeValidator(_iso_moment)] | None,
+    Annotated[PastTimestamp, BeforeValidator(_iso_moment), AfterValidator(_not_ahead)] | None,
     Query(
         description="Answer as of this moment (ISO 8601, default now): subscriptions, plan "
         "changes, readings, tickets and purchases recorded after it do not exist for the "

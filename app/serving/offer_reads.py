@@ -51,13 +51,16 @@ class OfferReads:
     def __init__(self, engine: Engine) -> None:
         dialect = engine.dialect.name
         mark = "?" if dialect == "sqlite" else "%s"
-        # the customer and their events in one round trip (no events: one row of NULLs)
-        self.customer = (
+        # the customer and their events in one round trip (no events: one row of NULLs);
+        # now, every event since (one stamped a little ahead, or this very second,
+        # counts); as of a moment, none after it
+        select = (
             f"SELECT c.id, c.marketing_opt_out, c.account_id, e.offer_id, e.event, e.channel, "
             f"{epoch('e.occurred_at', dialect)} FROM customer c LEFT JOIN offer_event e "
-            f"ON e.customer_id = c.id AND e.occurred_at > {mark} AND e.occurred_at <= {mark} "
-            f"WHERE c.customer_id = {mark}"
+            f"ON e.customer_id = c.id AND e.occurred_at > {mark}"
         )
+        self.customer = f"{select} WHERE c.customer_id = {mark}"
+        self.customer_at = f"{select} AND e.occurred_at <= {mark} WHERE c.customer_id = {mark}"
         self.members = (
             f"SELECT id, customer_id FROM customer WHERE account_id = {mark} AND id <> {mark}"
         )
@@ -69,12 +72,21 @@ class OfferReads:
 
 
 def read_customer(
-    cursor: Cursor, reads: OfferReads, moments: Reads, customer_id: str, now: int
+    cursor: Cursor,
+    reads: OfferReads,
+    moments: Reads,
+    customer_id: str,
+    now: int,
+    as_of: bool = False,
 ) -> tuple[Customer, list[tuple[Event, str]]] | None:
-    """The customer's flags and their offer events of the year up to `now`, each with
-    its channel; None for an unknown customer."""
+    """The customer's flags and their offer events of the last year (`as_of`: of the
+    year up to `now`, none after it), each with its channel; None for an unknown
+    customer."""
     since = moments.moment(now - HISTORY_DAYS * 86_400)
-    cursor.execute(reads.customer, (since, moments.moment(now), customer_id))
+    if as_of:
+        cursor.execute(reads.customer_at, (since, moments.moment(now), customer_id))
+    else:
+        cursor.execute(reads.customer, (since, customer_id))
     rows = cursor.fetchall()
     if not rows:
         return None

@@ -189,7 +189,7 @@ class OfferAnswers:
             reads = self.reads[engine.dialect.name] = OfferReads(engine)
         moments = reads_for(engine)
         with driver_cursor(engine) as cursor:
-            found = read_customer(cursor, reads, moments, customer_id, now)
+            found = read_customer(cursor, reads, moments, customer_id, now, as_of)
             if found is None:
                 raise unknown_customer(customer_id)
             customer, events = found

@@ -51,13 +51,14 @@ class ProfileReads(Reads):
             f"AND (closed_at IS NULL OR closed_at > {mark}) AND opened_at <= {mark} "
             "ORDER BY opened_at, id"
         )
-        self.latest_lines = (
+        lines = (
             f"SELECT p.order_id, i.item_id, i.name, p.kind, p.quantity, p.unit_price, "
             f"i.currency, {e('p.purchased_at')} FROM purchase p JOIN item i ON i.id = p.item_id "
-            f"WHERE p.customer_id = {mark} AND p.purchased_at <= {mark} "
-            "ORDER BY p.purchased_at DESC, p.id DESC "
-            f"LIMIT {RECENT_LINES}"
+            f"WHERE p.customer_id = {mark}"
         )
+        latest = f"ORDER BY p.purchased_at DESC, p.id DESC LIMIT {RECENT_LINES}"
+        self.latest_lines = f"{lines} {latest}"  # now: a line stamped a little ahead too
+        self.lines_until = f"{lines} AND p.purchased_at <= {mark} {latest}"
 
 
 class Profiles:
@@ -99,7 +100,13 @@ class Profiles:
                 f"Not in the model trained on purchases up to {iso(self.segments.as_of)[:10]} "
                 "(a customer added since): no RFM scores until the next training"
             )
-        elif as_of and now != self.segments.as_of:
+        elif as_of and now < self.segments.as_of:  # the scores know what came after
+            row = None
+            notes.append(
+                f"No RFM scores as of a moment before the model's newest purchase "
+                f"({iso(self.segments.as_of)[:10]}): they rank customers on purchases made after it"
+            )
+        elif as_of and now > self.segments.as_of:
             notes.append(
                 f"RFM scores are as of the model's newest purchase, "
                 f"{iso(self.segments.as_of)[:10]}, not of as_of"
@@ -109,7 +116,10 @@ class Profiles:
         tickets: list[OpenTicket] = [
             {"ticket_id": t, "kind": k, "opened_at": iso(int(at))} for t, k, at in _all(cursor)
         ]
-        cursor.execute(reads.latest_lines, (customer, reads.moment(now)))
+        if as_of:
+            cursor.execute(reads.lines_until, (customer, reads.moment(now)))
+        else:
+            cursor.execute(reads.latest_lines, (customer,))
         return {
             "customer_id": customer_id,
             "model_version": self.version,

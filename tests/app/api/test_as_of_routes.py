@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
 from app.cli import IMPORT_ORDER
 from app.db.engine import make_engine
@@ -126,15 +126,32 @@ def _events(engine: Any, customer_ids: list[str]) -> None:
 
 
 def _cut(url: str) -> None:
-    """Delete whatever was recorded after the moment."""
+    """Make the copy the database of the moment: delete whatever was recorded after it,
+    and undo the later updates of the rows that stay (a ticket closed since is open, a
+    subscription cancelled since is live, on the plan it had then)."""
     engine = make_engine(url)
     with engine.begin() as conn:
+        later = conn.execute(
+            select(plan_change.c.customer_id, plan_change.c.from_plan_id)
+            .where(plan_change.c.changed_at > MOMENT, plan_change.c.from_plan_id.is_not(None))
+            .order_by(plan_change.c.customer_id, plan_change.c.changed_at.desc())
+        ).all()
+        for who, plan in dict(later).items():  # the earliest later change wins
+            conn.execute(
+                update(subscription).where(subscription.c.customer_id == who).values(plan_id=plan)
+            )
         conn.execute(delete(purchase).where(purchase.c.purchased_at > MOMENT))
         conn.execute(delete(offer_event).where(offer_event.c.occurred_at > MOMENT))
         conn.execute(delete(ticket).where(ticket.c.opened_at > MOMENT))
+        conn.execute(update(ticket).where(ticket.c.closed_at > MOMENT).values(closed_at=None))
         conn.execute(delete(usage).where(usage.c.measured_at > MOMENT))
         conn.execute(delete(plan_change).where(plan_change.c.changed_at > MOMENT))
         conn.execute(delete(subscription).where(subscription.c.started_at > MOMENT))
+        conn.execute(
+            update(subscription)
+            .where(subscription.c.ended_at > MOMENT)
+            .values(ended_at=None, status="active")
+        )
     engine.dispose()
 
 
@@ -151,16 +168,17 @@ def test_an_answer_as_of_a_moment_does_not_see_what_came_after(served: Served) -
     read."""
     customers = sorted(served.bought_after)[:40]
     assert len(customers) == 40
-    differ = 0
+    differ = dict.fromkeys(ROUTES, 0)
     for who in customers:
         for route in ROUTES:
             extra = {"explain": True} if route == "offers" else {}
             then = ask(served.full, who, route, **AS_OF, **extra)
             assert then == ask(served.cut, who, route, **AS_OF, **extra), (who, route)
-            differ += then != ask(served.full, who, route, **extra)
+            differ[route] += then != ask(served.full, who, route, **extra)
         cart = {"customer_id": who, "items": sorted(served.owned_then[who])[:2]}
         assert basket(served.full, cart, AS_OF) == basket(served.cut, cart, AS_OF), who
-    assert differ >= len(customers)  # the moment matters: answers now are other answers
+    print(differ)
+    assert min(differ.values()) >= 5, differ  # the moment matters on every route
 
 
 def basket(client: TestClient, body: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
@@ -205,15 +223,50 @@ def test_the_profile_as_of_a_moment_lists_lines_up_to_it(served: Served) -> None
     assert _at(latest[0]["purchased_at"]) > MOMENT
 
 
+def test_a_profile_as_of_a_moment_before_the_model_s_data_has_no_rfm(served: Served) -> None:
+    """Training's RFM scores rank customers on purchases after the moment: not shown."""
+    who = sorted(served.bought_after)[0]
+    then = ask(served.full, who, "profile", **AS_OF)
+    assert then["rfm"] is None and "No RFM scores" in then["notes"][0]
+    assert ask(served.full, who, "profile")["rfm"] is not None
+
+
+def test_an_event_stamped_a_little_ahead_counts_now(served: Served) -> None:
+    """Without as_of, an impression stamped a minute ahead (another machine's clock) is
+    counted by the frequency cap at once, as before as_of existed."""
+    who = sorted(served.bought_after)[-1]
+    before = ask(served.full, who, "offers")["guardrails"]["shown_in_window"]
+    engine = make_engine(str(served.full.app.state.settings.database_url))  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        pk = conn.execute(select(customer.c.id).where(customer.c.customer_id == who)).scalar()
+        conn.execute(
+            insert(offer_event).values(
+                event_id=f"ahead-{who}",
+                customer_id=pk,
+                offer_id="upgrade:any",
+                offer_kind="upgrade",
+                event="impression",
+                channel="web",
+                occurred_at=datetime.now(UTC) + timedelta(minutes=1),
+            )
+        )
+    engine.dispose()
+    assert ask(served.full, who, "offers")["guardrails"]["shown_in_window"] == before + 1
+
+
 def _at(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize(("moment", "says"), [("2999-01-01T00:00:00Z", "future"), ("0.5", "ISO")])
+@pytest.mark.parametrize(("ahead", "says"), [(3600, "future"), (None, "ISO")])
 def test_a_moment_in_the_future_or_not_iso_is_422_naming_as_of(
-    served: Served, route: str, moment: str, says: str
+    served: Served, route: str, ahead: int | None, says: str
 ) -> None:
+    """An hour ahead is the future (rows may be stamped a little ahead; a question may
+    not); a number is not an ISO moment."""
+    later = datetime.now(UTC) + timedelta(seconds=ahead or 0)
+    moment = "0.5" if ahead is None else later.isoformat()
     response = served.full.get(f"/v1/customers/C000001/{route}", params={"as_of": moment})
     assert response.status_code == 422
     detail = response.json()["error"]["details"][0]
