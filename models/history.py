@@ -109,3 +109,31 @@ def first_sold(history: History) -> np.ndarray:
     first = np.full(history.n_items, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first, history.item, history.time)
     return first
+
+
+def returned_sales(sales: dict[str, np.ndarray], returns: dict[str, np.ndarray]) -> np.ndarray:
+    """Sale lines that were returned: in the same order, or every line of the pair
+    (`sales`, `returns`: arrays "customer", "item" and "order", -1 for no customer).
+
+    A return in its own order (Online Retail's "C" invoices) cannot be matched to one
+    sale, so a customer's (customer, item) pair drops out once there are as many return
+    lines as sale lines of it: what they bought and kept is what they own.
+    """
+    same_order = np.isin(
+        pair_key(sales["order"], sales["item"]), pair_key(returns["order"], returns["item"])
+    )
+    known = returns["customer"] >= 0
+    given, back = np.unique(
+        pair_key(returns["customer"][known], returns["item"][known]), return_counts=True
+    )
+    sale_pair = pair_key(sales["customer"], sales["item"])
+    returned = np.isin(sale_pair, given) & (sales["customer"] >= 0)  # pairs with a return
+    pairs, sold = np.unique(sale_pair[returned], return_counts=True)
+    kept_nothing = pairs[back[np.searchsorted(given, pairs)] >= sold]
+    whole_pair = returned & np.isin(sale_pair, kept_nothing)
+    return same_order | whole_pair
+
+
+def pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One int64 per (first, second) pair; item ids stay below 2**31."""
+    return first.astype(np.int64) * (1 << 31) + second.astype(np.int64)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from app.db.sql import epoch
 from app.serving.customers import Customer, Customers, Lines
 from app.serving.subscriber import Cursor, Reads, driver_cursor, reads_for
+from models.history import returned_sales
 from models.vocab import index_of
 
 
@@ -25,8 +26,9 @@ class PastReads:
         mark = "?" if dialect == "sqlite" else "%s"
         at = epoch("p.purchased_at", dialect)
         self.lines = (
-            f"SELECT p.item_id, {at} FROM purchase p JOIN customer c ON c.id = p.customer_id "
-            f"WHERE c.customer_id = {mark} AND p.kind = 'sale' AND p.purchased_at <= {mark} "
+            f"SELECT p.item_id, {at}, p.order_id, p.kind FROM purchase p "
+            f"JOIN customer c ON c.id = p.customer_id WHERE c.customer_id = {mark} "
+            f"AND p.kind IN ('sale', 'return') AND p.purchased_at <= {mark} "
             "ORDER BY p.purchased_at, p.id"
         )
         self.peer_lines = (
@@ -56,11 +58,22 @@ def lines_until(
     moment: int,
 ) -> Lines:
     """The customer's sale lines up to `moment`, oldest first, of items the model knows
-    (an item added since its training has no place in its vectors)."""
+    (an item added since its training has no place in its vectors), less those returned
+    by then as training counts returns (`models.history.returned_sales`)."""
     cursor.execute(reads.lines, (customer_id, moments.moment(moment)))
-    rows = np.array([(int(i), int(t)) for i, t in cursor.fetchall()], np.int64).reshape(-1, 2)
-    index, known = index_of(item_db_ids, rows[:, 0])
-    return Lines(index[known].astype(np.int64), rows[known, 1])
+    rows = cursor.fetchall()
+    item = np.array([int(r[0]) for r in rows], np.int64)
+    at = np.array([int(r[1]) for r in rows], np.int64)
+    order = np.array([hash(r[2]) for r in rows], np.int64)
+    sale = np.array([r[3] == "sale" for r in rows], bool)
+    who = np.zeros(len(rows), np.int64)
+
+    def part(keep: np.ndarray) -> dict[str, np.ndarray]:
+        return {"customer": who[keep], "item": item[keep], "order": order[keep]}
+
+    kept = np.flatnonzero(sale)[~returned_sales(part(sale), part(~sale))]
+    index, known = index_of(item_db_ids, item[kept])
+    return Lines(index[known].astype(np.int64), at[kept][known])
 
 
 def peer_items_until(

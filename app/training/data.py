@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, text
 
 from app.training.lines import SaleLines, lines
 from models.engine import Items
-from models.history import NO_CUSTOMER, History
+from models.history import NO_CUSTOMER, History, returned_sales
 from models.kinds import count_in_name, kinds_of
 from models.vocab import Vocab, index_of
 
@@ -72,7 +72,7 @@ def load_snapshot(
         item, known_item = index_of(item_db_ids, sales["item"])
         customer, known_customer = index_of(customer_db_ids, sales["customer"])
         anonymous = sales["customer"] < 0
-        keep = known_item & (known_customer | anonymous) & ~_returned(sales, returns)
+        keep = known_item & (known_customer | anonymous) & ~returned_sales(sales, returns)
         keep[known_item] &= ~fee[item[known_item]]
         order = dense_among(ranking.result()[1], keep)
     history = History(
@@ -128,33 +128,6 @@ def _until(lines_: dict[str, np.ndarray], as_of: int) -> dict[str, np.ndarray]:
     """The lines made at or before `as_of`."""
     made = lines_["time"] <= as_of
     return {k: v[made] for k, v in lines_.items()}
-
-
-def _returned(sales: dict[str, np.ndarray], returns: dict[str, np.ndarray]) -> np.ndarray:
-    """Sale lines that were returned: in the same order, or every line of the pair.
-
-    A return in its own order (Online Retail's "C" invoices) cannot be matched to one
-    sale, so a customer's (customer, item) pair drops out once there are as many return
-    lines as sale lines of it: what they bought and kept is what they own.
-    """
-    same_order = np.isin(
-        _key(sales["order"], sales["item"]), _key(returns["order"], returns["item"])
-    )
-    known = returns["customer"] >= 0
-    given, back = np.unique(
-        _key(returns["customer"][known], returns["item"][known]), return_counts=True
-    )
-    sale_pair = _key(sales["customer"], sales["item"])
-    returned = np.isin(sale_pair, given) & (sales["customer"] >= 0)  # pairs with a return
-    pairs, sold = np.unique(sale_pair[returned], return_counts=True)
-    kept_nothing = pairs[back[np.searchsorted(given, pairs)] >= sold]
-    whole_pair = returned & np.isin(sale_pair, kept_nothing)
-    return same_order | whole_pair
-
-
-def _key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """One int64 per (first, second) pair; item ids stay below 2**31."""
-    return first.astype(np.int64) * (1 << 31) + second.astype(np.int64)
 
 
 def _items(conn: Connection) -> tuple[Any, ...]:
