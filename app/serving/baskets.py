@@ -71,7 +71,8 @@ class BasketAnswers:
         allowed = self.catalog.mask(filters)
         allowed[owned] = False
         if not len(owned):
-            cold = self.cold_start.answer(customer_id, customer.row, allowed, filters.limit)
+            group_row = self.customers.row(customer_id)  # their group, as of any moment
+            cold = self.cold_start.answer(customer_id, group_row, allowed, filters.limit)
             return {**cold, "unknown_items": unknown}
         scores = cart_scores(self.blend, self.rules, owned, basket)
         picks = top_k(scores, allowed, filters.limit)

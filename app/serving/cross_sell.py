@@ -75,8 +75,9 @@ class CrossSellAnswers:
         now = int(time.time()) if now is None else now
         customer = self.customers.of(customer_id) if customer is None else customer
         allowed = self.catalog.mask(filters)
-        if not len(customer.owned):
-            return self.cold_start.answer(customer_id, customer.row, allowed, filters.limit)
+        if not len(customer.owned):  # the group is the customer's own, as of any moment
+            group_row = self.customers.row(customer_id)
+            return self.cold_start.answer(customer_id, group_row, allowed, filters.limit)
         due = self._due(customer, allowed, now)[: filters.limit]
         scores = personal_scores(
             self.blend, self.new_items, customer.owned, customer.row, customer.recent

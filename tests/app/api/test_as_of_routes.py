@@ -46,8 +46,10 @@ EVENTS = (("impression", -3), ("impression", 2), ("dismiss", 3))  # days from th
 class Served:
     full: TestClient  # the whole history
     cut: TestClient  # the same database without anything recorded after MOMENT
-    bought_after: dict[str, set[str]]  # customer -> items first bought after MOMENT
+    bought_after: dict[str, set[str]]  # customer -> items first bought after MOMENT (by then
+    # a buyer already, for the customers `bought_after` lists; else `newcomers`)
     owned_then: dict[str, set[str]]  # customer -> items bought up to MOMENT
+    newcomers: list[str]  # customers whose first purchase came after MOMENT
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         keyed_client(Settings(database_url=f"sqlite:///{full}", model_dir=models)) as a,
         keyed_client(Settings(database_url=f"sqlite:///{cut}", model_dir=models)) as b,
     ):
-        yield Served(a, b, bought_after, owned_then)
+        returning = {c: i for c, i in bought_after.items() if c in owned_then}
+        yield Served(a, b, returning, owned_then, sorted(set(bought_after) - set(owned_then)))
 
 
 def _purchases(engine: Any) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
@@ -95,7 +98,7 @@ def _purchases(engine: Any) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     for who, what, at in rows:
         if at.replace(tzinfo=UTC) > MOMENT and what not in then.get(who, set()):
             later.setdefault(who, set()).add(what)
-    return {c: s for c, s in later.items() if c in then}, then
+    return later, then
 
 
 def _events(engine: Any, customer_ids: list[str]) -> None:
@@ -213,6 +216,18 @@ def _suggested(client: TestClient, who: str, **params: Any) -> set[str]:
     """Items the cross-sell answer suggests as new to the customer (not to buy again)."""
     items = ask(client, who, "cross-sell", **params)["items"]
     return {i["item_id"] for i in items if i["source"] != "replenishment"}
+
+
+def test_a_customer_who_had_bought_nothing_by_then_gets_their_group_s_favourites(
+    served: Served,
+) -> None:
+    """Before their first purchase, a customer is a cold start as of the moment, and
+    still one of their own group (country, segment), as a shopper new to the model is."""
+    assert len(served.newcomers) >= 5
+    for who in served.newcomers[:10]:
+        then = ask(served.full, who, "cross-sell", **AS_OF)
+        assert then["source"] == "popular_similar", (who, then["source"])
+        assert ask(served.full, who, "cross-sell")["source"] == "personal"
 
 
 def test_the_profile_as_of_a_moment_lists_lines_up_to_it(served: Served) -> None:
