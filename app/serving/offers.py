@@ -20,9 +20,11 @@ from app.serving.cross_sell import CrossSellAnswers
 from app.serving.customers import Customer, Customers
 from app.serving.filters import Filters
 from app.serving.offer_candidates import Candidates
+from app.serving.offer_reads import Customer as Flags
 from app.serving.offer_reads import OfferReads, Peers, peers_then, read_customer, read_peers
 from app.serving.past import customer_read, past_reads, peer_items_until
 from app.serving.subscriber import (
+    Cursor,
     LiveState,
     driver_cursor,
     open_complaints,
@@ -199,19 +201,11 @@ class OfferAnswers:
             else:
                 complaint = bool(open_complaints(cursor, moments, customer.pk, now))
             if as_of:
-                peers = peers_then(cursor, reads, moments, customer, self.upsell.plans, now)
-                if peers.departments:
-                    key = (str(customer.account_id), customer.pk)
-                    db_ids = self.customers.live.item_db_ids
-                    past = past_reads(engine)
-                    peers.items = peer_items_until(cursor, past, moments, db_ids, key, now)
+                peers = self._peers_then(cursor, engine, customer, now)
+                bought = customer_read(cursor, engine, self.customers, customer_id, now)
             else:
                 peers = read_peers(cursor, reads, customer)
-            bought = (
-                customer_read(cursor, engine, self.customers, customer_id, now)
-                if as_of
-                else self.customers.of(customer_id)
-            )
+                bought = self.customers.of(customer_id)
         return Situation(
             customer.pk,
             customer.opted_out,
@@ -222,6 +216,17 @@ class OfferAnswers:
             peers,
             bought,
         )
+
+    def _peers_then(self, cursor: Cursor, engine: Engine, customer: Flags, now: int) -> Peers:
+        """The account's other departments as of a past moment: their plans then and
+        what they had bought by then (the model holds later purchases of theirs)."""
+        reads, moments = self.reads[engine.dialect.name], reads_for(engine)
+        peers = peers_then(cursor, reads, moments, customer, self.upsell.plans, now)
+        if peers.departments:
+            key = (str(customer.account_id), customer.pk)
+            db_ids, past = self.customers.live.item_db_ids, past_reads(engine)
+            peers.items = peer_items_until(cursor, past, moments, db_ids, key, now)
+        return peers
 
     def _candidates(
         self, request: OfferRequest, situation: Situation, now: int, space: int, only_service: bool
