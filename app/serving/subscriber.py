@@ -100,6 +100,8 @@ class Reads:
             f"SELECT metric, value, {e('measured_at')} FROM {usage} "
             f"WHERE customer_id = {mark} AND measured_at > {mark}"
         )
+        # as of a past moment: not the readings since (a backtest asks far back)
+        self.usage_until = f"{self.usage} AND measured_at <= {mark}"
         kinds = ", ".join(f"'{k}'" for k in TROUBLE_KINDS)
         self.tickets = (  # open complaints, and billing tickets that may be payment trouble
             f"SELECT kind, {e('opened_at')} FROM ticket WHERE customer_id = {mark} AND "
@@ -209,7 +211,7 @@ def read_state(
         renews = None if renews is None else int(renews)
     if index < 0:
         return "unknown_plan"
-    readings = _usage(cursor, reads, customer, ladder, now)
+    readings = _usage(cursor, reads, customer, ladder, now, as_of)
     opened, trouble = tickets(cursor, reads, customer, now)
     since, until = reads.moment(now - YEAR), reads.moment(now)
     sales = float(_rows(cursor, reads.sales, customer, since, until)[0][0] or 0.0)
@@ -321,9 +323,14 @@ def tickets(cursor: Cursor, reads: Reads, customer: int, now: int) -> tuple[list
 
 
 def _usage(
-    cursor: Cursor, reads: Reads, customer: int, ladder: Ladder, now: int
+    cursor: Cursor, reads: Reads, customer: int, ladder: Ladder, now: int, as_of: bool = False
 ) -> list[tuple[int, float, int]]:
-    """Recent readings of the ladder's metrics as (metric column, value, time)."""
-    rows = _rows(cursor, reads.usage, customer, reads.moment(now - USAGE_DAYS * DAY))
+    """Recent readings of the ladder's metrics as (metric column, value, time); as of a
+    past moment, none after it (now, a reading stamped a little ahead counts)."""
+    since = reads.moment(now - USAGE_DAYS * DAY)
+    if as_of:
+        rows = _rows(cursor, reads.usage_until, customer, since, reads.moment(now))
+    else:
+        rows = _rows(cursor, reads.usage, customer, since)
     position = {name: i for i, name in enumerate(ladder.metrics)}
     return [(position[r[0]], float(r[1]), int(r[2])) for r in rows if r[0] in position]
