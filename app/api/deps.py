@@ -75,13 +75,17 @@ CustomerPath = Annotated[ExternalId, Path()]
 
 
 def _iso_moment(value: Any) -> Any:
-    """A moment written as ISO 8601, as the contract says: pydantic would also take a
-    number as epoch seconds ("0.5"), which no documented client sends on purpose."""
+    """A moment written as ISO 8601, as the contract says, with one message for every
+    other spelling: pydantic would take a number as epoch seconds ("0.5") and word each
+    wrong spelling its own way ("input is too short", "unexpected extra characters")."""
     if isinstance(value, str):
         try:
             float(value)
         except ValueError:
-            return value
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                pass
         raise ValueError(f"{value!r} is not an ISO 8601 moment (e.g. 2026-07-01T00:00:00Z)")
     return value
 

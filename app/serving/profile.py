@@ -103,8 +103,8 @@ class Profiles:
         elif as_of and now < self.segments.as_of:  # the scores know what came after
             row = None
             notes.append(
-                f"No RFM scores as of a moment before the model's newest purchase "
-                f"({iso(self.segments.as_of)[:10]}): they rank customers on purchases made after it"
+                f"No RFM scores as of this moment: the model's scores are of "
+                f"{iso(self.segments.as_of)[:10]} and rank customers on purchases made since"
             )
         elif as_of and now > self.segments.as_of:
             notes.append(

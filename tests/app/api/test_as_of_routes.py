@@ -242,7 +242,7 @@ def test_a_profile_as_of_a_moment_before_the_model_s_data_has_no_rfm(served: Ser
     """Training's RFM scores rank customers on purchases after the moment: not shown."""
     who = sorted(served.bought_after)[0]
     then = ask(served.full, who, "profile", **AS_OF)
-    assert then["rfm"] is None and "No RFM scores" in then["notes"][0]
+    assert then["rfm"] is None and "No RFM scores as of this moment" in then["notes"][0]
     assert ask(served.full, who, "profile")["rfm"] is not None
 
 
@@ -274,14 +274,22 @@ def _at(stamp: str) -> datetime:
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize(("ahead", "says"), [(3600, "future"), (None, "ISO")])
+@pytest.mark.parametrize(
+    ("moment", "says"),
+    [
+        ("in an hour", "future"),
+        ("0.5", "not an ISO 8601 moment"),
+        ("yesterday", "not an ISO 8601 moment"),
+        ("2026-10-09T25:00:00Z", "not an ISO 8601 moment"),
+    ],
+)
 def test_a_moment_in_the_future_or_not_iso_is_422_naming_as_of(
-    served: Served, route: str, ahead: int | None, says: str
+    served: Served, route: str, moment: str, says: str
 ) -> None:
     """An hour ahead is the future (rows may be stamped a little ahead; a question may
-    not); a number is not an ISO moment."""
-    later = datetime.now(UTC) + timedelta(seconds=ahead or 0)
-    moment = "0.5" if ahead is None else later.isoformat()
+    not); a number, a word or an hour 25 is not an ISO moment, said in one way."""
+    if moment == "in an hour":
+        moment = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     response = served.full.get(f"/v1/customers/C000001/{route}", params={"as_of": moment})
     assert response.status_code == 422
     detail = response.json()["error"]["details"][0]
