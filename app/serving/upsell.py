@@ -36,7 +36,7 @@ from app.serving.subscriber import (
     reads_for,
     unknown_customer,
 )
-from app.serving.upsell_reasons import UpsellReasons, simple
+from app.serving.upsell_reasons import UpsellReasons, months_text, simple
 from models.ladder import target_plans
 from models.upsell import (
     Decision,
@@ -57,7 +57,7 @@ NOT_NOW: dict[WhyNot, str] = {
     "trial_started": "The trial started {tenure} days ago: too early to suggest a plan",
     "top_tier": "Already on {plan}, the top plan of its ladder",
     "price_cap": "{target} would cost {multiple:.1f}x the current plan, over the {cap:g}x limit",
-    "low_loyalty": "Subscribed for {months} months and not among the best customers: "
+    "low_loyalty": "Subscribed for {subscribed} and not among the best customers: "
     "too early to suggest annual billing",
     "no_need": "Usage is at {ratio:.0%} of the plan's tightest limit: no upgrade needed",
     "no_usage": "No usage reading against the plan's limits: nothing shows that another "
@@ -277,6 +277,7 @@ class UpsellAnswers:
             "complaint": iso(live.complaint_opened) if live.complaint_opened else "",
             "tenure": round(facts.tenure_days),
             "months": round(facts.tenure_days / 30.44),
+            "subscribed": months_text(round(facts.tenure_days / 30.44)),
             "plan": self.reasons.plan_name(sub.plan),
             "ratio": facts.ratio,
             "cap": self.policy.max_price_multiple,

@@ -48,17 +48,27 @@ class UpsellReasons:
         }
         return {"kind": "usage", "text": text, "evidence": evidence}
 
-    def projection(self, sub: Subscriber, decision: Decision, months: float) -> UpsellReason:
-        """Where usage is heading, and why the target plan (skip-level when one step is short)."""
+    def projection(self, sub: Subscriber, decision: Decision, months: float) -> UpsellReason | None:
+        """Where usage is heading, and why the target plan (skip-level when one step is
+        short); said as a projection only from a growth measured over three months, and
+        not at all without a reading."""
         facts, target = _facts(decision), int(decision.target or 0)
-        metric = max(facts.worst, 0)
+        if facts.worst < 0:
+            return None
+        metric = facts.worst
         ahead = float(facts.projected[metric])
         label = _metric(self.ladder.metrics[metric])
         allows = float(self.ladder.limits[target, metric])
-        text = (
-            f"At the growth of the last three months, {label} reach {_number(ahead)} in "
-            f"{months:.0f} months; {self.plan_name(target)} allows {_number(allows)}"
-        )
+        now, before = float(sub.usage[metric]), float(sub.before[metric])
+        if before > 0 and ahead > now:
+            heading = (
+                f"At the growth of the last three months, {label} would be at "
+                f"{_number(ahead)} in {months:.0f} months"
+            )
+        else:  # no earlier reading, or no growth: nothing to project
+            trend = "not growing" if before > 0 else "no reading from three months ago"
+            heading = f"{label[:1].upper()}{label[1:]} at {_number(now)}, {trend}"
+        text = f"{heading}; {self.plan_name(target)} allows {_number(allows)}"
         if decision.skipped:
             below = self._step_below(target)
             short = _number(self.ladder.limits[below, metric])
@@ -115,8 +125,7 @@ class UpsellReasons:
         return {"kind": "billing_saving", "text": text, "evidence": evidence}
 
     def loyalty(self, sub: Subscriber, facts: Facts, year_sales: float) -> UpsellReason:
-        months = facts.tenure_days / 30.44
-        text = f"Subscribed for {months:.0f} months"
+        text = f"Subscribed for {months_text(round(facts.tenure_days / 30.44))}"
         if sub.loyal:
             text += "; among the shop's best customers (top quarter by a year's sales)"
         evidence = {
@@ -161,6 +170,11 @@ def _facts(decision: Decision) -> Facts:
 
 
 ACRONYMS = {"api": "API", "gb": "(GB)", "mb": "(MB)", "tb": "(TB)", "sso": "SSO"}
+
+
+def months_text(n: int) -> str:
+    """ "1 month", "3 months": a count of months in words."""
+    return f"{n} month{'' if n == 1 else 's'}"
 
 
 def _metric(name: str) -> str:

@@ -193,13 +193,29 @@ def test_a_complaint_filed_after_training_counts_at_once(served: TestClient) -> 
 
 
 def test_every_generated_subscriber_gets_a_valid_answer(served: TestClient) -> None:
-    seen = set()
+    """Every reason has a text, and a projection speaks of growth only where a reading
+    three months back shows some (a new account, or a flat one, has none to project)."""
+    seen, projected, flat = set(), 0, 0
     for n in range(1, 3001, 7):
         answer = upsell(served, f"C{n:06d}")
         seen.add(answer["decision"])
+        usage = {
+            r["evidence"]["metric"]: r["evidence"]
+            for r in answer["reasons"]
+            if r["kind"] == "usage"
+        }
         for reason in answer["reasons"]:
-            assert reason["text"]
+            assert reason["text"] and "nan" not in reason["text"]
+            assert " 1 months" not in reason["text"]
+            if reason["kind"] == "projection":
+                then = usage[reason["evidence"]["metric"]]
+                grew = (then["used_90_days_ago"] or 0) > 0 and (
+                    reason["evidence"]["projected"] > then["used"]
+                )
+                assert reason["text"].startswith("At the growth") == grew, reason["text"]
+                projected, flat = projected + grew, flat + (not grew)
     assert {"upgrade", "billing", "not_now"} <= seen
+    assert projected and flat, (projected, flat)
 
 
 def test_the_route_answers_on_every_database(database_url: str, tmp_path: Path) -> None:
