@@ -32,7 +32,7 @@ from app.serving.answers import CampaignAnswer, CampaignTarget
 from app.serving.campaign_reads import Facts, read_facts
 from app.serving.catalog import Catalog
 from app.serving.offers import OfferPolicy
-from app.serving.subscriber import LiveState, driver_cursor, reads_for
+from app.serving.subscriber import LiveState, Reads, driver_cursor, reads_for
 from app.serving.upsell import UpsellAnswers
 from models.als import Als
 from models.campaigns import MONTHS, Prospects, cross_sell_prospects, rank_upgrades
@@ -234,7 +234,7 @@ class CampaignLists:
         about 10 customers, not the whole batch."""
         upsell, plans = self.upsell, self.upsell.plans
         monthly, learned = upsell.model.ladder.monthly, upsell.model.learned
-        reads = reads_for(engine)
+        reads = reads_for(engine, Reads)
         with driver_cursor(engine) as cursor:
             for prospect in batch:
                 known = facts.get(prospect.customer_id)

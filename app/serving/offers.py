@@ -22,10 +22,11 @@ from app.serving.filters import Filters
 from app.serving.offer_candidates import Candidates
 from app.serving.offer_reads import Customer as Flags
 from app.serving.offer_reads import OfferReads, Peers, peers_then, read_customer, read_peers
-from app.serving.past import customer_read, past_reads, peer_items_until
+from app.serving.past import PastReads, customer_read, peer_items_until
 from app.serving.subscriber import (
     Cursor,
     LiveState,
+    Reads,
     driver_cursor,
     open_complaints,
     reads_for,
@@ -189,7 +190,7 @@ class OfferAnswers:
         reads = self.reads.get(engine.dialect.name)
         if reads is None:
             reads = self.reads[engine.dialect.name] = OfferReads(engine)
-        moments = reads_for(engine)
+        moments = reads_for(engine, Reads)
         with driver_cursor(engine) as cursor:
             found = read_customer(cursor, reads, moments, customer_id, now, as_of)
             if found is None:
@@ -220,12 +221,13 @@ class OfferAnswers:
     def _peers_then(self, cursor: Cursor, engine: Engine, customer: Flags, now: int) -> Peers:
         """The account's other departments as of a past moment: their plans then and
         what they had bought by then (the model holds later purchases of theirs)."""
-        reads, moments = self.reads[engine.dialect.name], reads_for(engine)
-        peers = peers_then(cursor, reads, moments, customer, self.upsell.plans, now)
+        past = reads_for(engine, PastReads)
+        peers = peers_then(
+            cursor, self.reads[engine.dialect.name], past, customer, self.upsell.plans, now
+        )
         if peers.departments:
             key = (str(customer.account_id), customer.pk)
-            db_ids, past = self.customers.live.item_db_ids, past_reads(engine)
-            peers.items = peer_items_until(cursor, past, moments, db_ids, key, now)
+            peers.items = peer_items_until(cursor, past, self.customers.live.item_db_ids, key, now)
         return peers
 
     def _candidates(

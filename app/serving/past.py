@@ -18,13 +18,14 @@ from models.history import returned_sales
 from models.vocab import index_of
 
 
-class PastReads:
-    """The driver SQL of the purchases up to a moment, written once per dialect."""
+class PastReads(Reads):
+    """The upsell route's reads, plus the purchases up to a moment (driver SQL, written
+    once per dialect: `reads_for(engine, PastReads)`)."""
 
     def __init__(self, engine: Engine) -> None:
-        dialect = engine.dialect.name
-        mark = "?" if dialect == "sqlite" else "%s"
-        at = epoch("p.purchased_at", dialect)
+        super().__init__(engine)
+        mark = "?" if self.sqlite else "%s"
+        at = epoch("p.purchased_at", engine.dialect.name)
         self.lines = (
             f"SELECT p.item_id, {at}, p.order_id, p.kind FROM purchase p "
             f"JOIN customer c ON c.id = p.customer_id WHERE c.customer_id = {mark} "
@@ -38,21 +39,9 @@ class PastReads:
         )
 
 
-_READS: dict[str, PastReads] = {}
-
-
-def past_reads(engine: Engine) -> PastReads:
-    """The reads of the engine's dialect, written once per process."""
-    reads = _READS.get(engine.dialect.name)
-    if reads is None:
-        reads = _READS[engine.dialect.name] = PastReads(engine)
-    return reads
-
-
 def lines_until(
     cursor: Cursor,
     reads: PastReads,
-    moments: Reads,
     item_db_ids: np.ndarray,
     customer_id: str,
     moment: int,
@@ -60,7 +49,7 @@ def lines_until(
     """The customer's sale lines up to `moment`, oldest first, of items the model knows
     (an item added since its training has no place in its vectors), less those returned
     by then as training counts returns (`models.history.returned_sales`)."""
-    cursor.execute(reads.lines, (customer_id, moments.moment(moment)))
+    cursor.execute(reads.lines, (customer_id, reads.moment(moment)))
     rows = cursor.fetchall()
     item = np.array([int(r[0]) for r in rows], np.int64)
     at = np.array([int(r[1]) for r in rows], np.int64)
@@ -79,14 +68,13 @@ def lines_until(
 def peer_items_until(
     cursor: Cursor,
     reads: PastReads,
-    moments: Reads,
     item_db_ids: np.ndarray,
     account: tuple[str, int],
     moment: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(item indexes, how many departments bought each) of the account's other
     departments up to `moment`; `account` is (account id, this customer's key)."""
-    cursor.execute(reads.peer_lines, (*account, moments.moment(moment)))
+    cursor.execute(reads.peer_lines, (*account, reads.moment(moment)))
     pairs = np.array([(int(c), int(i)) for c, i in cursor.fetchall()], np.int64).reshape(-1, 2)
     index, known = index_of(item_db_ids, pairs[:, 1])
     found, using = np.unique(index[known], return_counts=True)
@@ -109,6 +97,7 @@ def customer_read(
     """`customer_at` on a cursor the caller holds (one connection per answer)."""
     if not customers.before_model(moment):
         return customers.at(customer_id, moment)
-    db_ids = customers.live.item_db_ids
-    lines = lines_until(cursor, past_reads(engine), reads_for(engine), db_ids, customer_id, moment)
-    return customers.at(customer_id, moment, lines)
+    reads, db_ids = reads_for(engine, PastReads), customers.live.item_db_ids
+    return customers.at(
+        customer_id, moment, lines_until(cursor, reads, db_ids, customer_id, moment)
+    )

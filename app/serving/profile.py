@@ -23,6 +23,7 @@ from app.serving.subscriber import (
     LiveState,
     Reads,
     driver_cursor,
+    reads_for,
     unknown_customer,
 )
 from app.serving.upsell import UpsellAnswers
@@ -73,15 +74,12 @@ class Profiles:
     ) -> None:
         self.segments, self.customers = segments, customers
         self.upsell, self.version = upsell, version
-        self.reads: dict[str, ProfileReads] = {}  # the driver SQL of each database dialect
 
     def answer(self, engine: Engine, customer_id: str, as_of: int | None = None) -> CustomerProfile:
         """The profile of `customer_id` now, or as of a past moment (nothing recorded
         after it is read); 404 for a customer the database lacks."""
         now = int(time.time()) if as_of is None else as_of
-        reads = self.reads.get(engine.dialect.name)
-        if reads is None:
-            reads = self.reads[engine.dialect.name] = ProfileReads(engine)
+        reads = reads_for(engine, ProfileReads)
         with driver_cursor(engine) as cursor:
             return self._answer(cursor, reads, customer_id, now, as_of is not None)
 

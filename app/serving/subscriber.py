@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 from sqlalchemy import Engine
@@ -125,15 +125,18 @@ def _moment(seconds: int, sqlite: bool) -> object:
     return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else naive
 
 
-_READS: dict[str, Reads] = {}
+R = TypeVar("R", bound=Reads)
+_READS: dict[tuple[type[Reads], str], Reads] = {}
 
 
-def reads_for(engine: Engine) -> Reads:
-    """The reads of the engine's dialect, written once per process."""
-    reads = _READS.get(engine.dialect.name)
+def reads_for(engine: Engine, kind: type[R]) -> R:
+    """The reads of `kind` (`Reads` or a route's own, which extend it) for the engine's
+    dialect, written once per process."""
+    key = (kind, engine.dialect.name)
+    reads = _READS.get(key)
     if reads is None:
-        reads = _READS[engine.dialect.name] = Reads(engine)
-    return reads
+        reads = _READS[key] = kind(engine)
+    return cast(R, reads)
 
 
 @contextmanager

@@ -86,7 +86,7 @@ class UpsellAnswers:
         """The upsell answer for `customer_id` now, or as of a moment (from what was
         recorded up to it); 404 for a customer the database lacks."""
         now = int(time.time()) if as_of is None else as_of
-        reads = reads_for(engine)
+        reads = reads_for(engine, Reads)
         try:
             with driver_cursor(engine) as cursor:
                 customer = customer_row(cursor, reads, customer_id)

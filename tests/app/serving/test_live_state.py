@@ -14,7 +14,7 @@ from app.demo.teamwork import TABLES, generate_teamwork
 from app.ingest.importer import run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
-from app.serving.subscriber import Cursor, LiveState, driver_cursor, read_state, reads_for
+from app.serving.subscriber import Cursor, LiveState, Reads, driver_cursor, read_state, reads_for
 from app.training.saas import SaasData, load_saas
 from models.upgrades import FEATURES, snapshot, state
 
@@ -25,7 +25,7 @@ def read(
     """The per-request read of the customer with primary key `pk`, with training's data."""
     d = data
     return read_state(
-        cursor, reads_for(engine), pk, d.plans, d.ladder, d.loyal_min_sales, now, as_of
+        cursor, reads_for(engine, Reads), pk, d.plans, d.ladder, d.loyal_min_sales, now, as_of
     )
 
 

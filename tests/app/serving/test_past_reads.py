@@ -16,7 +16,7 @@ from app.demo.generate import generate
 from app.ingest.importer import run_import
 from app.ingest.sources import CsvSource
 from app.ingest.targets import TARGETS
-from app.serving.past import lines_until, past_reads, peer_items_until
+from app.serving.past import PastReads, lines_until, peer_items_until
 from app.serving.subscriber import driver_cursor, plan_then, reads_for
 from app.training.data import load_snapshot
 from app.training.saas import load_saas
@@ -55,11 +55,11 @@ def test_past_reads_are_the_stored_rows_up_to_the_moment(database_url: str, tmp_
     snap = snapshot(data.history, data.ladder, then)
     plan_of = dict(zip(snap.customer.tolist(), snap.plan.tolist(), strict=True))
     index = {c: n for n, c in enumerate(data.customer_ids)}
-    reads, moments = past_reads(engine), reads_for(engine)
+    reads = reads_for(engine, PastReads)
     checked = peers = plans = 0
     with driver_cursor(engine) as cursor:
         for pk, customer_id, account_id in people[:200]:
-            lines = lines_until(cursor, reads, moments, items, customer_id, then)
+            lines = lines_until(cursor, reads, items, customer_id, then)
             got = set(zip(items[lines.items].tolist(), lines.at.tolist(), strict=True))
             assert got <= set(by_pk.get(pk, []))  # sale lines up to the moment, no other
             assert (np.diff(lines.at) >= 0).all()
@@ -68,9 +68,7 @@ def test_past_reads_are_the_stored_rows_up_to_the_moment(database_url: str, tmp_
             assert kept <= bought and not (bought - kept) & offered, customer_id
             checked += bool(kept)
             if account_id is not None:
-                found, using = peer_items_until(
-                    cursor, reads, moments, items, (account_id, pk), then
-                )
+                found, using = peer_items_until(cursor, reads, items, (account_id, pk), then)
                 others = [p for p, a in account.items() if a == account_id and p != pk]
                 bought: dict[int, int] = {}
                 for other in others:
@@ -78,7 +76,7 @@ def test_past_reads_are_the_stored_rows_up_to_the_moment(database_url: str, tmp_
                         bought[item_id] = bought.get(item_id, 0) + 1
                 assert dict(zip(items[found].tolist(), using.tolist(), strict=True)) == bought
                 peers += bool(bought)
-            plan = plan_then(cursor, moments, pk, data.plans, then)
+            plan = plan_then(cursor, reads, pk, data.plans, then)
             snapped = index.get(customer_id, -1)
             if snapped in plan_of:  # training's snapshot of the subscribers then
                 assert plan == plan_of[snapped], customer_id
